@@ -1,0 +1,394 @@
+//! The connection protocol (RFC 4254): session channels with window and
+//! maximum-packet flow control, channel and global requests.
+
+use crate::connection::{Connection, ProtocolError};
+use crate::event::{ChannelId, ChannelRequest, Event};
+use crate::msg;
+use crate::wire::{Reader, WriteExt};
+
+/// Longest command or subsystem name accepted in a channel request.
+const MAX_COMMAND_LEN: usize = 8192;
+/// The smallest maximum packet size a client may announce; below this a
+/// data packet's overhead would dominate (OpenSSH refuses < 1 KiB too).
+const MIN_REMOTE_MAX_PACKET: u32 = 1024;
+
+pub(crate) struct Channel {
+    remote_id: u32,
+    /// Bytes the client may still send before we adjust its window.
+    local_window: u32,
+    /// Bytes delivered to the driver and consumed, not yet given back.
+    consumed: u32,
+    /// Bytes we may still send.
+    remote_window: u64,
+    remote_max_packet: u32,
+    eof_received: bool,
+    eof_sent: bool,
+    close_received: bool,
+    close_sent: bool,
+    /// A request the driver has not answered yet, with whether the client
+    /// wants a reply. Requests are answered in order (RFC 4254 §5.4), so
+    /// later ones wait in `queued_requests`.
+    pending_request_reply: Option<bool>,
+}
+
+#[derive(Default)]
+pub(crate) struct Channels {
+    slots: Vec<Option<Channel>>,
+}
+
+impl Channels {
+    fn get(&mut self, id: u32) -> Option<&mut Channel> {
+        self.slots.get_mut(id as usize).and_then(|c| c.as_mut())
+    }
+
+    fn open_count(&self) -> usize {
+        self.slots.iter().filter(|c| c.is_some()).count()
+    }
+
+    fn insert(&mut self, ch: Channel) -> u32 {
+        if let Some(i) = self.slots.iter().position(|c| c.is_none()) {
+            self.slots[i] = Some(ch);
+            i as u32
+        } else {
+            self.slots.push(Some(ch));
+            (self.slots.len() - 1) as u32
+        }
+    }
+}
+
+impl Connection {
+    pub(crate) fn handle_connection_message(&mut self, payload: &[u8]) -> Result<(), ProtocolError> {
+        let mut r = Reader::new(&payload[1..]);
+        match payload[0] {
+            msg::GLOBAL_REQUEST => {
+                let name = r.string()?;
+                let want_reply = r.bool()?;
+                tracing::debug!(request = %String::from_utf8_lossy(name), "global request refused");
+                // keepalive@openssh.com and everything else: RFC 4254 §4
+                // says unknown requests get REQUEST_FAILURE; port
+                // forwarding (tcpip-forward) is refused the same way, which
+                // OpenSSH's client reports to the user.
+                if want_reply {
+                    self.send_payload(vec![msg::REQUEST_FAILURE]);
+                }
+                Ok(())
+            }
+            msg::CHANNEL_OPEN => self.on_channel_open(&mut r),
+            msg::CHANNEL_WINDOW_ADJUST => {
+                let id = r.u32()?;
+                let add = r.u32()?;
+                let ch = self.channel(id)?;
+                // The window may not exceed 2^32-1 (RFC 4254 §5.2).
+                ch.remote_window = (ch.remote_window + add as u64).min(u32::MAX as u64);
+                self.events.push_back(Event::ChannelWritable { channel: ChannelId(id) });
+                Ok(())
+            }
+            msg::CHANNEL_DATA | msg::CHANNEL_EXTENDED_DATA => {
+                let id = r.u32()?;
+                if payload[0] == msg::CHANNEL_EXTENDED_DATA {
+                    r.u32()?;
+                }
+                let data = r.string()?;
+                r.finish()?;
+                let max_packet = self.config.channel_max_packet;
+                let ch = self.channel(id)?;
+                if ch.eof_received || ch.close_received {
+                    return Err(ProtocolError::new("channel data after EOF"));
+                }
+                if data.len() > ch.local_window as usize || data.len() > max_packet as usize {
+                    return Err(ProtocolError::new("channel data exceeds the window"));
+                }
+                ch.local_window -= data.len() as u32;
+                // Extended data (stderr) from a client means nothing to a
+                // file server; it only counts against the window.
+                if payload[0] == msg::CHANNEL_DATA && !data.is_empty() {
+                    self.events.push_back(Event::ChannelData { channel: ChannelId(id), data: data.to_vec() });
+                } else {
+                    self.channel_consumed(ChannelId(id), data.len());
+                }
+                Ok(())
+            }
+            msg::CHANNEL_EOF => {
+                let id = r.u32()?;
+                self.channel(id)?.eof_received = true;
+                self.events.push_back(Event::ChannelEof { channel: ChannelId(id) });
+                Ok(())
+            }
+            msg::CHANNEL_CLOSE => {
+                let id = r.u32()?;
+                let ch = self.channel(id)?;
+                ch.close_received = true;
+                let remote_id = ch.remote_id;
+                if !ch.close_sent {
+                    ch.close_sent = true;
+                    let mut p = Vec::with_capacity(5);
+                    p.put_u8(msg::CHANNEL_CLOSE);
+                    p.put_u32(remote_id);
+                    self.send_payload(p);
+                }
+                self.channels.slots[id as usize] = None;
+                self.events.push_back(Event::ChannelClosed { channel: ChannelId(id) });
+                Ok(())
+            }
+            msg::CHANNEL_REQUEST => self.on_channel_request(&mut r),
+            msg::CHANNEL_SUCCESS | msg::CHANNEL_FAILURE | msg::REQUEST_SUCCESS | msg::REQUEST_FAILURE => {
+                // Replies to requests we never send; harmless.
+                Ok(())
+            }
+            msg::CHANNEL_OPEN_CONFIRMATION | msg::CHANNEL_OPEN_FAILURE => {
+                Err(ProtocolError::new("reply to a channel open we did not send"))
+            }
+            _ => {
+                let mut p = Vec::with_capacity(5);
+                p.put_u8(msg::UNIMPLEMENTED);
+                p.put_u32(self.decoder.seq().wrapping_sub(1));
+                self.send_payload(p);
+                Ok(())
+            }
+        }
+    }
+
+    fn channel(&mut self, id: u32) -> Result<&mut Channel, ProtocolError> {
+        self.channels
+            .get(id)
+            .ok_or_else(|| ProtocolError::new(format!("message for unknown channel {id}")))
+    }
+
+    fn on_channel_open(&mut self, r: &mut Reader<'_>) -> Result<(), ProtocolError> {
+        let kind = r.string()?;
+        let remote_id = r.u32()?;
+        let remote_window = r.u32()?;
+        let remote_max_packet = r.u32()?;
+        let refuse = |conn: &mut Connection, code: u32, text: &str| {
+            let mut p = Vec::with_capacity(32 + text.len());
+            p.put_u8(msg::CHANNEL_OPEN_FAILURE);
+            p.put_u32(remote_id);
+            p.put_u32(code);
+            p.put_string(text.as_bytes());
+            p.put_string(b"");
+            conn.send_payload(p);
+        };
+        if kind != b"session" {
+            let text = match kind {
+                b"direct-tcpip" | b"forwarded-tcpip" | b"direct-streamlocal@openssh.com" => {
+                    "port forwarding is disabled on this server"
+                }
+                b"x11" => "X11 forwarding is disabled on this server",
+                b"auth-agent@openssh.com" => "agent forwarding is disabled on this server",
+                _ => "unknown channel type",
+            };
+            refuse(self, msg::open_failure::ADMINISTRATIVELY_PROHIBITED, text);
+            return Ok(());
+        }
+        if remote_max_packet < MIN_REMOTE_MAX_PACKET {
+            refuse(self, msg::open_failure::RESOURCE_SHORTAGE, "maximum packet size too small");
+            return Ok(());
+        }
+        if self.channels.open_count() >= self.config.max_channels {
+            refuse(self, msg::open_failure::RESOURCE_SHORTAGE, "too many channels");
+            return Ok(());
+        }
+        let window = self.config.channel_window;
+        let max_packet = self.config.channel_max_packet;
+        let id = self.channels.insert(Channel {
+            remote_id,
+            local_window: window,
+            consumed: 0,
+            remote_window: remote_window as u64,
+            remote_max_packet,
+            eof_received: false,
+            eof_sent: false,
+            close_received: false,
+            close_sent: false,
+            pending_request_reply: None,
+        });
+        let mut p = Vec::with_capacity(17);
+        p.put_u8(msg::CHANNEL_OPEN_CONFIRMATION);
+        p.put_u32(remote_id);
+        p.put_u32(id);
+        p.put_u32(window);
+        p.put_u32(max_packet);
+        self.send_payload(p);
+        self.events.push_back(Event::ChannelOpened { channel: ChannelId(id) });
+        Ok(())
+    }
+
+    fn on_channel_request(&mut self, r: &mut Reader<'_>) -> Result<(), ProtocolError> {
+        let id = r.u32()?;
+        let name = r.string()?;
+        let want_reply = r.bool()?;
+        self.channel(id)?;
+        let request = match name {
+            b"subsystem" | b"exec" => {
+                let arg = r.string()?;
+                if arg.len() > MAX_COMMAND_LEN {
+                    None
+                } else {
+                    let arg = String::from_utf8_lossy(arg).into_owned();
+                    Some(if name == b"exec" {
+                        ChannelRequest::Exec(arg)
+                    } else {
+                        ChannelRequest::Subsystem(arg)
+                    })
+                }
+            }
+            b"shell" => Some(ChannelRequest::Shell),
+            _ => None,
+        };
+        let ch = self.channel(id)?;
+        match request {
+            Some(request) if ch.pending_request_reply.is_none() => {
+                ch.pending_request_reply = Some(want_reply);
+                self.events.push_back(Event::ChannelRequest { channel: ChannelId(id), request });
+            }
+            Some(_) => return Err(ProtocolError::new("channel request while another is pending")),
+            None => {
+                // pty-req, x11-req, auth-agent-req@openssh.com, env,
+                // window-change, signal...: refused; OpenSSH's client tells
+                // the user ("PTY allocation request failed on channel 0").
+                tracing::debug!(request = %String::from_utf8_lossy(name), "channel request refused");
+                if want_reply {
+                    let remote_id = ch.remote_id;
+                    let mut p = Vec::with_capacity(5);
+                    p.put_u8(msg::CHANNEL_FAILURE);
+                    p.put_u32(remote_id);
+                    self.send_payload(p);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ----- the driver's channel commands -----
+
+    /// Answers the pending `Event::ChannelRequest` on `channel`.
+    pub fn channel_request_reply(&mut self, channel: ChannelId, ok: bool) {
+        let Some(ch) = self.channels.get(channel.0) else { return };
+        let Some(want_reply) = ch.pending_request_reply.take() else { return };
+        if want_reply {
+            let remote_id = ch.remote_id;
+            let mut p = Vec::with_capacity(5);
+            p.put_u8(if ok { msg::CHANNEL_SUCCESS } else { msg::CHANNEL_FAILURE });
+            p.put_u32(remote_id);
+            self.send_payload(p);
+        }
+    }
+
+    /// How many bytes `channel_send` would accept now.
+    pub fn channel_send_capacity(&mut self, channel: ChannelId) -> usize {
+        if self.kex.blocks_output() || self.closed().is_some() {
+            return 0;
+        }
+        match self.channels.get(channel.0) {
+            Some(ch) if !ch.eof_sent && !ch.close_sent => ch.remote_window as usize,
+            _ => 0,
+        }
+    }
+
+    /// Sends channel data as far as the client's window allows; returns how
+    /// many bytes were taken. The rest should be offered again after
+    /// `Event::ChannelWritable`.
+    pub fn channel_send(&mut self, channel: ChannelId, data: &[u8]) -> usize {
+        self.channel_send_inner(channel, data, None)
+    }
+
+    /// Like `channel_send`, as extended data type 1 (stderr).
+    pub fn channel_send_stderr(&mut self, channel: ChannelId, data: &[u8]) -> usize {
+        self.channel_send_inner(channel, data, Some(1))
+    }
+
+    fn channel_send_inner(&mut self, channel: ChannelId, data: &[u8], ext: Option<u32>) -> usize {
+        let capacity = self.channel_send_capacity(channel);
+        let Some(ch) = self.channels.get(channel.0) else { return 0 };
+        let remote_id = ch.remote_id;
+        // Leave room for the message header inside the client's maximum
+        // packet, which counts the payload's data only (RFC 4254 §5.2) but
+        // some clients count more: stay conservative.
+        let chunk_max = (ch.remote_max_packet as usize).saturating_sub(64).max(512);
+        let total = data.len().min(capacity);
+        ch.remote_window -= total as u64;
+        for chunk in data[..total].chunks(chunk_max) {
+            self.write_packet_with(|out| {
+                match ext {
+                    None => {
+                        out.put_u8(msg::CHANNEL_DATA);
+                        out.put_u32(remote_id);
+                    }
+                    Some(code) => {
+                        out.put_u8(msg::CHANNEL_EXTENDED_DATA);
+                        out.put_u32(remote_id);
+                        out.put_u32(code);
+                    }
+                }
+                out.put_string(chunk);
+            });
+        }
+        total
+    }
+
+    /// The driver used `n` bytes of data received on `channel`; once half
+    /// the window is used up we give it back in one WINDOW_ADJUST, so the
+    /// client never stalls while the server keeps up.
+    pub fn channel_consumed(&mut self, channel: ChannelId, n: usize) {
+        let window = self.config.channel_window;
+        let Some(ch) = self.channels.get(channel.0) else { return };
+        if ch.close_received {
+            return;
+        }
+        ch.consumed = ch.consumed.saturating_add(n.min(u32::MAX as usize) as u32);
+        if ch.consumed >= window / 2 && !ch.eof_received {
+            let add = ch.consumed;
+            ch.consumed = 0;
+            ch.local_window = ch.local_window.saturating_add(add);
+            let remote_id = ch.remote_id;
+            let mut p = Vec::with_capacity(9);
+            p.put_u8(msg::CHANNEL_WINDOW_ADJUST);
+            p.put_u32(remote_id);
+            p.put_u32(add);
+            self.send_payload(p);
+        }
+    }
+
+    /// Sends exit-status (for exec and shell requests).
+    pub fn channel_exit_status(&mut self, channel: ChannelId, status: u32) {
+        let Some(ch) = self.channels.get(channel.0) else { return };
+        if ch.close_sent {
+            return;
+        }
+        let remote_id = ch.remote_id;
+        let mut p = Vec::with_capacity(32);
+        p.put_u8(msg::CHANNEL_REQUEST);
+        p.put_u32(remote_id);
+        p.put_string(b"exit-status");
+        p.put_bool(false);
+        p.put_u32(status);
+        self.send_payload(p);
+    }
+
+    pub fn channel_eof(&mut self, channel: ChannelId) {
+        let Some(ch) = self.channels.get(channel.0) else { return };
+        if ch.eof_sent || ch.close_sent {
+            return;
+        }
+        ch.eof_sent = true;
+        let remote_id = ch.remote_id;
+        let mut p = Vec::with_capacity(5);
+        p.put_u8(msg::CHANNEL_EOF);
+        p.put_u32(remote_id);
+        self.send_payload(p);
+    }
+
+    /// Closes our side; the channel is freed when the client's CLOSE comes.
+    pub fn channel_close(&mut self, channel: ChannelId) {
+        let Some(ch) = self.channels.get(channel.0) else { return };
+        if ch.close_sent {
+            return;
+        }
+        ch.close_sent = true;
+        let remote_id = ch.remote_id;
+        let mut p = Vec::with_capacity(5);
+        p.put_u8(msg::CHANNEL_CLOSE);
+        p.put_u32(remote_id);
+        self.send_payload(p);
+    }
+}

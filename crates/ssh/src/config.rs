@@ -1,0 +1,88 @@
+//! What a server connection is configured with. Built once by the binary
+//! and shared by every connection.
+
+use std::sync::Arc;
+use std::time::Duration;
+use wharf_crypto::hostkey::{HostKey, SigAlg};
+use wharf_crypto::kex::{KexAlg, Moduli};
+use wharf_crypto::packet::{CipherAlg, MacAlg};
+
+/// The authentication methods a server offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthMethod {
+    Password,
+    PublicKey,
+    KeyboardInteractive,
+}
+
+impl AuthMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "password",
+            AuthMethod::PublicKey => "publickey",
+            AuthMethod::KeyboardInteractive => "keyboard-interactive",
+        }
+    }
+}
+
+pub struct ServerConfig {
+    /// The identification string, without the trailing CR LF.
+    pub version: String,
+    pub kex_algorithms: Vec<KexAlg>,
+    /// Host key signature algorithms in preference order; only those a
+    /// loaded host key can produce are offered.
+    pub host_key_algorithms: Vec<SigAlg>,
+    pub ciphers: Vec<CipherAlg>,
+    pub macs: Vec<MacAlg>,
+    /// Signature algorithms accepted for user public keys (server-sig-algs).
+    pub pubkey_algorithms: Vec<SigAlg>,
+    pub host_keys: Vec<Arc<HostKey>>,
+    pub moduli: Arc<Moduli>,
+    pub auth_methods: Vec<AuthMethod>,
+    pub banner: Option<String>,
+    pub max_auth_tries: u32,
+    pub login_grace_time: Duration,
+    pub auth_failure_delay: Duration,
+    /// Rekey after this many bytes in either direction.
+    pub rekey_limit: u64,
+    pub rekey_interval: Option<Duration>,
+    /// Initial receive window and maximum packet we advertise per channel.
+    pub channel_window: u32,
+    pub channel_max_packet: u32,
+    pub max_channels: usize,
+}
+
+impl ServerConfig {
+    /// A configuration with every default, serving with `host_keys`.
+    pub fn with_host_keys(host_keys: Vec<Arc<HostKey>>) -> Self {
+        ServerConfig {
+            version: format!("SSH-2.0-Wharf_{}", env!("CARGO_PKG_VERSION")),
+            kex_algorithms: KexAlg::ALL.iter().copied().filter(|a| !a.is_legacy()).collect(),
+            host_key_algorithms: SigAlg::ALL.iter().copied().filter(|a| !a.is_legacy()).collect(),
+            ciphers: CipherAlg::ALL.iter().copied().filter(|a| !a.is_legacy()).collect(),
+            macs: MacAlg::ALL.iter().copied().filter(|a| !a.is_legacy()).collect(),
+            pubkey_algorithms: SigAlg::ALL.iter().copied().filter(|a| !a.is_legacy()).collect(),
+            host_keys,
+            moduli: Arc::new(Moduli::builtin()),
+            auth_methods: vec![
+                AuthMethod::PublicKey,
+                AuthMethod::Password,
+                AuthMethod::KeyboardInteractive,
+            ],
+            banner: None,
+            max_auth_tries: 6,
+            login_grace_time: Duration::from_secs(120),
+            auth_failure_delay: Duration::from_millis(300),
+            rekey_limit: 1 << 30,
+            rekey_interval: Some(Duration::from_secs(3600)),
+            channel_window: 16 * 1024 * 1024,
+            channel_max_packet: 256 * 1024,
+            max_channels: 16,
+        }
+    }
+
+    /// The host key that signs with `alg`, if one is loaded.
+    pub fn host_key_for(&self, alg: SigAlg) -> Option<&Arc<HostKey>> {
+        self.host_keys.iter().find(|k| k.sig_algs().contains(&alg))
+    }
+}

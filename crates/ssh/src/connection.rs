@@ -1,0 +1,437 @@
+//! The server connection: version exchange, packet dispatch, output,
+//! timers. Which message is legal when is decided here, in `dispatch`, and
+//! nowhere else; the handlers in kex.rs, auth.rs and channel.rs may assume
+//! their message arrived in a state that allows it.
+
+use crate::auth::AuthState;
+use crate::channel::Channels;
+use crate::codec::{CodecError, Decoder, Encoder};
+use crate::config::ServerConfig;
+use crate::event::Event;
+use crate::kex::KexState;
+use crate::msg;
+use crate::wire::{Reader, WireError, WriteExt};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The longest identification line accepted, CR LF included (RFC 4253 §4.2).
+const MAX_VERSION_LINE: usize = 255;
+
+/// Rekey after this many packets in one direction under one key; RFC 4344
+/// §3.1 asks for 2^32 packets at most, we stay well below.
+const REKEY_PACKETS: u64 = 1 << 28;
+
+/// Why the connection ended, for the driver's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisconnectReason {
+    pub code: u32,
+    pub description: String,
+    /// True when the client sent the DISCONNECT (or just went away).
+    pub by_peer: bool,
+}
+
+pub struct Connection {
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) client_version: Option<Vec<u8>>,
+    pub(crate) decoder: Decoder,
+    pub(crate) encoder: Encoder,
+    tx: Vec<u8>,
+    tx_start: usize,
+    pub(crate) kex: KexState,
+    pub(crate) session_id: Option<Vec<u8>>,
+    /// Strict key exchange was agreed in the first key exchange.
+    pub(crate) strict_kex: bool,
+    /// The client's first NEWKEYS arrived: the transport is encrypted both ways.
+    pub(crate) first_kex_done: bool,
+    pub(crate) auth: AuthState,
+    pub(crate) channels: Channels,
+    pub(crate) events: VecDeque<Event>,
+    /// Payloads produced while our key exchange blocks non-kex output,
+    /// sent once the new keys are in place.
+    pub(crate) deferred: Vec<Vec<u8>>,
+    closed: Option<DisconnectReason>,
+    pub(crate) now: Instant,
+    pub(crate) last_kex_at: Instant,
+    login_deadline: Instant,
+}
+
+impl Connection {
+    /// A new server connection; the version line and KEXINIT are queued at
+    /// once so the client does not wait a round trip for them.
+    pub fn new(config: Arc<ServerConfig>, now: Instant) -> Self {
+        let mut conn = Connection {
+            login_deadline: now + config.login_grace_time,
+            config,
+            client_version: None,
+            decoder: Decoder::new(),
+            encoder: Encoder::new(),
+            tx: Vec::with_capacity(4096),
+            tx_start: 0,
+            kex: KexState::Idle,
+            session_id: None,
+            strict_kex: false,
+            first_kex_done: false,
+            auth: AuthState::default(),
+            channels: Channels::default(),
+            events: VecDeque::new(),
+            deferred: Vec::new(),
+            closed: None,
+            now,
+            last_kex_at: now,
+        };
+        conn.tx.extend_from_slice(conn.config.version.as_bytes());
+        conn.tx.extend_from_slice(b"\r\n");
+        conn.start_kex();
+        conn
+    }
+
+    /// A connection past the version exchange and a (null) key exchange,
+    /// with `ssh-userauth` accepted and optionally a user logged in. Only
+    /// for fuzzing the later protocol stages through the real dispatch.
+    #[cfg(feature = "fuzzing")]
+    pub fn new_for_fuzzing(config: Arc<ServerConfig>, now: Instant, user: Option<&str>) -> Self {
+        let mut conn = Connection::new(config, now);
+        conn.client_version = Some(b"SSH-2.0-fuzz".to_vec());
+        conn.kex = KexState::Idle;
+        conn.session_id = Some(vec![0; 32]);
+        conn.first_kex_done = true;
+        conn.auth.service_accepted = true;
+        conn.auth.user = user.map(str::to_string);
+        conn.tx.clear();
+        conn
+    }
+
+    // ----- the driver's contract -----
+
+    /// Feeds bytes received from the client.
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        self.now = now;
+        if self.closed.is_some() {
+            return;
+        }
+        self.decoder.push(data);
+        self.process_input();
+    }
+
+    /// Wakes the connection at or after the time `poll_timeout` asked for.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        if self.closed.is_some() {
+            return;
+        }
+        if self.auth.user.is_none() && now >= self.login_deadline {
+            self.disconnect(msg::reason::BY_APPLICATION, "login grace time exceeded");
+            return;
+        }
+        if self.auth.release_delayed_failure(now) {
+            self.send_delayed_auth_failure();
+            // Input held back during the delay may now be processed.
+            self.process_input();
+        }
+        self.maybe_rekey();
+    }
+
+    /// When the connection next wants `handle_timeout`.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed.is_some() {
+            return None;
+        }
+        let mut t: Option<Instant> = None;
+        let mut consider = |x: Instant| t = Some(t.map_or(x, |t| t.min(x)));
+        if self.auth.user.is_none() {
+            consider(self.login_deadline);
+        }
+        if let Some(at) = self.auth.delayed_failure_at() {
+            consider(at);
+        }
+        if let (Some(interval), true) = (self.config.rekey_interval, self.session_id.is_some()) {
+            consider(self.last_kex_at + interval);
+        }
+        t
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Bytes to write to the client.
+    pub fn pending_output(&self) -> &[u8] {
+        &self.tx[self.tx_start..]
+    }
+
+    /// Marks `n` bytes of `pending_output` as written.
+    pub fn consume_output(&mut self, n: usize) {
+        self.tx_start = (self.tx_start + n).min(self.tx.len());
+        if self.tx_start == self.tx.len() {
+            self.tx.clear();
+            self.tx_start = 0;
+        } else if self.tx_start > 256 * 1024 {
+            self.tx.drain(..self.tx_start);
+            self.tx_start = 0;
+        }
+    }
+
+    /// Moves all pending output into `buf` (which the driver then owns and
+    /// writes). When `buf` is empty this swaps buffers instead of copying,
+    /// so bulk data is never copied on its way to the socket.
+    pub fn take_output(&mut self, buf: &mut Vec<u8>) {
+        if buf.is_empty() && self.tx_start == 0 {
+            std::mem::swap(buf, &mut self.tx);
+        } else {
+            buf.extend_from_slice(&self.tx[self.tx_start..]);
+            self.tx.clear();
+            self.tx_start = 0;
+        }
+    }
+
+    /// Set once the connection is over; the driver flushes
+    /// `pending_output` (a DISCONNECT may be in it) and closes the socket.
+    pub fn closed(&self) -> Option<&DisconnectReason> {
+        self.closed.as_ref()
+    }
+
+    /// The client closed the TCP connection.
+    pub fn handle_eof(&mut self) {
+        if self.closed.is_none() {
+            self.closed = Some(DisconnectReason {
+                code: 0,
+                description: "connection closed by client".into(),
+                by_peer: true,
+            });
+        }
+    }
+
+    /// Ends the connection with a DISCONNECT message.
+    pub fn disconnect(&mut self, code: u32, description: &str) {
+        if self.closed.is_some() {
+            return;
+        }
+        let mut p = Vec::with_capacity(16 + description.len());
+        p.put_u8(msg::DISCONNECT);
+        p.put_u32(code);
+        p.put_string(description.as_bytes());
+        p.put_string(b"");
+        // A DISCONNECT may be sent at any time, even mid key exchange.
+        self.write_payload_now(&p);
+        self.closed = Some(DisconnectReason {
+            code,
+            description: description.to_string(),
+            by_peer: false,
+        });
+    }
+
+    /// The client's identification string, once received.
+    pub fn client_version(&self) -> Option<&[u8]> {
+        self.client_version.as_deref()
+    }
+
+    /// The authenticated user, once authentication succeeded.
+    pub fn user(&self) -> Option<&str> {
+        self.auth.user.as_deref()
+    }
+
+    // ----- input -----
+
+    fn process_input(&mut self) {
+        if self.client_version.is_none() && !self.read_version_line() {
+            return;
+        }
+        while self.closed.is_none() && !self.auth.blocks_input() {
+            let payload = match self.decoder.next_packet() {
+                Ok(Some(p)) => p.to_vec(),
+                Ok(None) => break,
+                Err(e) => {
+                    let code = match e {
+                        CodecError::Mac => msg::reason::MAC_ERROR,
+                        _ => msg::reason::PROTOCOL_ERROR,
+                    };
+                    tracing::debug!(error = %e, "bad packet from client");
+                    self.disconnect(code, &e.to_string());
+                    return;
+                }
+            };
+            if let Err(e) = self.dispatch(&payload) {
+                tracing::debug!(error = %e, "protocol error");
+                self.disconnect(msg::reason::PROTOCOL_ERROR, &e.to_string());
+                return;
+            }
+            self.maybe_rekey();
+        }
+    }
+
+    /// Returns true once the client's identification line has been read.
+    fn read_version_line(&mut self) -> bool {
+        let raw = self.decoder.raw();
+        let Some(nl) = raw.iter().take(MAX_VERSION_LINE).position(|&b| b == b'\n') else {
+            if raw.len() >= MAX_VERSION_LINE {
+                self.fail_version("identification line too long");
+            }
+            return false;
+        };
+        let mut line = &raw[..nl];
+        if let Some(stripped) = line.strip_suffix(b"\r") {
+            line = stripped;
+        }
+        // A server accepts no lines before the identification (RFC 4253
+        // §4.2 allows them only from servers), and only protocol 2.0
+        // (1.99 means "2.0 and 1.x").
+        if !(line.starts_with(b"SSH-2.0-") || line.starts_with(b"SSH-1.99-")) {
+            let msg = if line.starts_with(b"SSH-") {
+                "protocol version not supported"
+            } else {
+                "invalid identification line"
+            };
+            self.fail_version(msg);
+            return false;
+        }
+        if line.iter().any(|&b| !(0x20..0x7f).contains(&b)) {
+            self.fail_version("identification line has control characters");
+            return false;
+        }
+        self.client_version = Some(line.to_vec());
+        self.decoder.consume_raw(nl + 1);
+        true
+    }
+
+    fn fail_version(&mut self, why: &str) {
+        // Before the version exchange completes there is no packet layer
+        // the client would understand; OpenSSH answers with a plain line.
+        self.tx.extend_from_slice(b"Invalid SSH identification string.\r\n");
+        self.closed = Some(DisconnectReason {
+            code: msg::reason::PROTOCOL_VERSION_NOT_SUPPORTED,
+            description: why.to_string(),
+            by_peer: false,
+        });
+    }
+
+    /// The one place that decides whether a message is legal now.
+    fn dispatch(&mut self, payload: &[u8]) -> Result<(), ProtocolError> {
+        let msg_type = payload[0];
+        // Strict key exchange: during the first key exchange only its own
+        // messages may arrive (OpenSSH PROTOCOL, kex-strict).
+        if self.strict_kex && !self.first_kex_done && !is_kex_message(msg_type) {
+            return Err(ProtocolError::new("unexpected message during strict key exchange"));
+        }
+        match msg_type {
+            msg::DISCONNECT => {
+                let mut r = Reader::new(&payload[1..]);
+                let code = r.u32().unwrap_or(0);
+                let desc = r.string().map(|d| String::from_utf8_lossy(d).into_owned()).unwrap_or_default();
+                self.closed = Some(DisconnectReason { code, description: desc, by_peer: true });
+                Ok(())
+            }
+            msg::IGNORE | msg::DEBUG | msg::UNIMPLEMENTED => Ok(()),
+            msg::KEXINIT | msg::NEWKEYS | 30..=49 => self.handle_kex_message(payload),
+            _ if !self.first_kex_done => {
+                Err(ProtocolError::new("message before the first key exchange completed"))
+            }
+            msg::SERVICE_REQUEST => self.handle_service_request(payload),
+            msg::EXT_INFO => Ok(()),
+            50..=79 => {
+                if !self.auth.service_accepted {
+                    return Err(ProtocolError::new("authentication before service request"));
+                }
+                self.handle_auth_message(payload)
+            }
+            80..=127 => {
+                if self.auth.user.is_none() {
+                    return Err(ProtocolError::new("connection protocol message before authentication"));
+                }
+                self.handle_connection_message(payload)
+            }
+            _ => {
+                let mut p = Vec::with_capacity(5);
+                p.put_u8(msg::UNIMPLEMENTED);
+                p.put_u32(self.decoder.seq().wrapping_sub(1));
+                self.send_payload(p);
+                Ok(())
+            }
+        }
+    }
+
+    fn handle_service_request(&mut self, payload: &[u8]) -> Result<(), ProtocolError> {
+        let mut r = Reader::new(&payload[1..]);
+        let service = r.string()?;
+        if service == b"ssh-userauth" && !self.auth.service_accepted {
+            self.auth.service_accepted = true;
+            let mut p = Vec::with_capacity(20);
+            p.put_u8(msg::SERVICE_ACCEPT);
+            p.put_string(b"ssh-userauth");
+            self.send_payload(p);
+            Ok(())
+        } else {
+            self.disconnect(msg::reason::SERVICE_NOT_AVAILABLE, "service not available");
+            Ok(())
+        }
+    }
+
+    // ----- output -----
+
+    /// Sends a payload now, or after the key exchange in progress if that
+    /// blocks non-kex messages.
+    pub(crate) fn send_payload(&mut self, payload: Vec<u8>) {
+        if self.closed.is_some() {
+            return;
+        }
+        if self.kex.blocks_output() {
+            self.deferred.push(payload);
+        } else {
+            self.write_payload_now(&payload);
+        }
+    }
+
+    pub(crate) fn write_payload_now(&mut self, payload: &[u8]) {
+        self.encoder.write_packet(&mut self.tx, |out| out.extend_from_slice(payload));
+    }
+
+    /// Writes a packet whose payload is produced in place by `f`. Only for
+    /// callers that checked `kex.blocks_output()` themselves.
+    pub(crate) fn write_packet_with(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
+        self.encoder.write_packet(&mut self.tx, f);
+    }
+
+    pub(crate) fn flush_deferred(&mut self) {
+        for p in std::mem::take(&mut self.deferred) {
+            self.write_payload_now(&p);
+        }
+    }
+
+    fn maybe_rekey(&mut self) {
+        if self.closed.is_some() || !self.first_kex_done || !matches!(self.kex, KexState::Idle) {
+            return;
+        }
+        let limit = self.config.rekey_limit;
+        let by_bytes = self.encoder.bytes > limit || self.decoder.bytes > limit;
+        let by_packets = self.encoder.packets > REKEY_PACKETS || self.decoder.packets > REKEY_PACKETS;
+        let by_time = self
+            .config
+            .rekey_interval
+            .is_some_and(|i| self.now >= self.last_kex_at + i);
+        if by_bytes || by_packets || by_time {
+            tracing::debug!(by_bytes, by_packets, by_time, "starting rekey");
+            self.start_kex();
+        }
+    }
+}
+
+fn is_kex_message(t: u8) -> bool {
+    matches!(t, msg::KEXINIT | msg::NEWKEYS | 30..=49)
+}
+
+/// A violation of the protocol by the client; it ends the connection.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ProtocolError(pub String);
+
+impl ProtocolError {
+    pub fn new(s: impl Into<String>) -> Self {
+        ProtocolError(s.into())
+    }
+}
+
+impl From<WireError> for ProtocolError {
+    fn from(e: WireError) -> Self {
+        ProtocolError(e.to_string())
+    }
+}
