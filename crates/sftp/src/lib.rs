@@ -1,0 +1,106 @@
+//! The SFTP server engine: SFTP protocol version 3 (draft-ietf-secsh-filexfer-02, with
+//! OpenSSH's behaviour as the interoperability reference) over any byte stream.
+//!
+//! [`SftpSession`] takes the client's bytes in and gives replies out; it owns no socket and no
+//! task, so the same engine serves an SSH channel, `wharf sftp-server` on stdin/stdout, and
+//! tests. Files are reached only through a [`wharf_vfs::Vfs`].
+//!
+//! Layout, built for versions 4–6 to come:
+//! - `proto`: the codec. Requests of any version decode into one version-neutral model, replies
+//!   encode per version, and one function maps a status code down to what a client knows.
+//! - `ext`: one table of extensions driving dispatch, the VERSION announcement and read-only
+//!   mode.
+//! - `engine`: version-neutral handlers; `session`: framing.
+#![forbid(unsafe_code)]
+// Network-reachable code never panics; tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+#![warn(missing_docs)]
+
+mod engine;
+mod ext;
+mod handles;
+mod longname;
+mod proto;
+mod session;
+mod wire;
+
+pub use proto::status::StatusCode;
+pub use session::SftpSession;
+pub use wire::DecodeError;
+
+/// Per-session policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SftpConfig {
+    /// Refuse every request that could modify the filesystem with PERMISSION_DENIED.
+    pub read_only: bool,
+    /// Bits cleared from the permissions of files and directories the client creates (on top
+    /// of the process umask the local backend's kernel applies).
+    pub umask: u32,
+    /// The largest packet accepted, counted as the length field counts (everything after it).
+    /// Longer packets end the session. Reads and writes are announced 1 KiB smaller to leave
+    /// room for headers. Values below 34000, the drafts' minimum, are raised to it.
+    pub max_packet_len: u32,
+}
+
+impl Default for SftpConfig {
+    fn default() -> Self {
+        Self {
+            read_only: false,
+            umask: 0o022,
+            // 256 KiB, OpenSSH's SFTP_MAX_MSG_LENGTH: reads and writes are
+            // then announced as 255 KiB, so a full DATA reply still fits the
+            // 256 KiB message limit of OpenSSH's client (a larger one makes it
+            // fail with "Received message too long").
+            max_packet_len: 256 * 1024,
+        }
+    }
+}
+
+/// A protocol violation after which the session cannot continue; the caller closes the
+/// channel.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SftpError {
+    /// A packet announced more bytes than the configured maximum.
+    #[error("packet of {len} bytes exceeds the limit of {max} bytes")]
+    PacketTooLong {
+        /// The announced length.
+        len: u32,
+        /// The configured maximum.
+        max: u32,
+    },
+    /// A packet of length zero, which has no type.
+    #[error("empty packet")]
+    EmptyPacket,
+    /// A request arrived before SSH_FXP_INIT.
+    #[error("packet type {packet_type} received before SSH_FXP_INIT")]
+    NotInitialized {
+        /// The packet's type byte.
+        packet_type: u8,
+    },
+    /// A request too short to hold its request id, so it cannot be answered.
+    #[error("packet type {packet_type} is too short to carry a request id")]
+    MissingRequestId {
+        /// The packet's type byte.
+        packet_type: u8,
+    },
+    /// SSH_FXP_INIT without a version number.
+    #[error("malformed SSH_FXP_INIT")]
+    MalformedInit(#[source] DecodeError),
+    /// The client speaks only versions older than this engine supports.
+    #[error("client protocol version {client} is below the minimum supported version {min}")]
+    UnsupportedVersion {
+        /// The client's version.
+        client: u32,
+        /// The lowest version this engine speaks.
+        min: u32,
+    },
+}

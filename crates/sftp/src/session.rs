@@ -1,0 +1,91 @@
+//! The session: framing of the byte stream into packets, in front of the engine.
+
+use std::sync::Arc;
+
+use wharf_vfs::Vfs;
+
+use crate::engine::{Engine, Limits};
+use crate::{SftpConfig, SftpError};
+
+/// One SFTP session over a byte stream (an SSH channel, stdin/stdout, a test buffer).
+///
+/// The caller owns the I/O. Call order:
+/// 1. [`SftpSession::receive`] with bytes from the client, as they arrive;
+/// 2. [`SftpSession::process`] to handle every complete request and collect the replies, then
+///    send `out` and reopen the flow-control window by the returned count;
+/// 3. repeat [`SftpSession::process`] while it returns non-zero and the caller has room for more
+///    output, since it stops early once `out` reaches the caller's limit.
+///
+/// Filesystem calls are blocking; an async driver runs `process` on a blocking pool.
+/// Requests are answered in arrival order, which the protocol permits (replies may be
+/// reordered, never must be).
+#[derive(Debug)]
+pub struct SftpSession {
+    /// Received bytes not yet consumed: at most one partial packet after `process` returns,
+    /// plus whatever `receive` appended since.
+    input: Vec<u8>,
+    max_packet_len: u32,
+    engine: Engine,
+}
+
+impl SftpSession {
+    /// A session serving `fs` under `config`, waiting for the client's SSH_FXP_INIT.
+    pub fn new(fs: Arc<dyn Vfs>, config: SftpConfig) -> Self {
+        let max_packet_len = Limits::new(&config).max_packet_len;
+        Self {
+            input: Vec::new(),
+            max_packet_len,
+            engine: Engine::new(fs, config),
+        }
+    }
+
+    /// Appends bytes received from the client (the caller bounds them by its flow-control
+    /// window).
+    pub fn receive(&mut self, data: &[u8]) {
+        self.input.extend_from_slice(data);
+    }
+
+    /// Handles complete requests from the input buffer (blocking filesystem calls) and appends
+    /// the replies to `out`, stopping when `out.len() >= out_limit` or no complete request
+    /// remains. Returns the number of input bytes consumed, so the caller can reopen its receive
+    /// window by that much.
+    ///
+    /// A protocol violation (a packet length over the maximum, a request before INIT, a
+    /// malformed INIT) returns `Err` and the caller closes the channel; a malformed individual
+    /// request gets SSH_FX_BAD_MESSAGE and the session continues.
+    pub fn process(&mut self, out: &mut Vec<u8>, out_limit: usize) -> Result<usize, SftpError> {
+        let mut consumed = 0;
+        let result = loop {
+            if out.len() >= out_limit {
+                break Ok(());
+            }
+            let rest = self.input.get(consumed..).unwrap_or_default();
+            let Some(&[a, b, c, d]) = rest.get(..4) else {
+                break Ok(());
+            };
+            let len = u32::from_be_bytes([a, b, c, d]);
+            // Checked before waiting for the body, so a hostile length never makes us buffer it.
+            if len > self.max_packet_len {
+                break Err(SftpError::PacketTooLong {
+                    len,
+                    max: self.max_packet_len,
+                });
+            }
+            let total = 4 + len as usize;
+            let Some(packet) = rest.get(4..total) else {
+                break Ok(());
+            };
+            consumed += total;
+            if let Err(err) = self.engine.handle_packet(packet, out) {
+                break Err(err);
+            }
+        };
+        self.input.drain(..consumed.min(self.input.len()));
+        result.map(|()| consumed)
+    }
+
+    /// Bytes buffered but not yet consumed.
+    pub fn buffered(&self) -> usize {
+        self.input.len()
+    }
+}

@@ -1,0 +1,141 @@
+//! The filesystem a Wharf user sees.
+//!
+//! [`Vfs`] is the one interface SFTP and SCP use; [`LocalFs`] is the backend that jails each
+//! user beneath a root directory with the kernel's help (`openat2(RESOLVE_IN_ROOT)`), so that
+//! `..`, absolute paths and symlinks behave as they would inside a chroot, without running as
+//! root and without string checks.
+//!
+//! Paths crossing the trait are [`VPath`]s: already normalised, absolute in the user's view.
+//! Calls are blocking; an async driver runs them on a blocking pool.
+#![forbid(unsafe_code)]
+// Network-reachable code never panics; tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+#![warn(missing_docs)]
+
+mod error;
+mod local;
+mod path;
+mod types;
+
+pub use error::{VfsError, VfsErrorKind};
+pub use local::LocalFs;
+pub use path::VPath;
+pub use types::{
+    DirEntry, FileType, FsStats, Metadata, OpenOptions, RenameMode, SetAttrs, Timestamp,
+};
+
+/// A user's filesystem.
+///
+/// Every path argument is a normalised virtual path; backends confine it to the user's view.
+/// Operations on a path act on the final component itself where POSIX's `*at()` calls do
+/// (`lstat`, `remove`, `rename`, `read_link`, `hard_link`) and follow a final symlink where
+/// POSIX does (`open`, `stat`, `set_stat`, `open_dir`, `statvfs`).
+pub trait Vfs: Send + Sync {
+    /// The user's home directory, against which relative client paths resolve.
+    fn home(&self) -> &VPath;
+
+    /// Resolves a client-supplied path (absolute, or relative to [`Vfs::home`]).
+    fn resolve(&self, raw: &[u8]) -> VPath {
+        VPath::resolve(self.home(), raw)
+    }
+
+    /// Opens (and maybe creates) a regular file.
+    fn open(&self, path: &VPath, options: &OpenOptions) -> Result<Box<dyn VfsFile>, VfsError>;
+
+    /// Opens a directory for listing.
+    fn open_dir(&self, path: &VPath) -> Result<Box<dyn VfsDir>, VfsError>;
+
+    /// Attributes, following a final symlink.
+    fn stat(&self, path: &VPath) -> Result<Metadata, VfsError>;
+
+    /// Attributes of the final component itself.
+    fn lstat(&self, path: &VPath) -> Result<Metadata, VfsError>;
+
+    /// Changes attributes, following a final symlink.
+    fn set_stat(&self, path: &VPath, attrs: &SetAttrs) -> Result<(), VfsError>;
+
+    /// Removes a file or symlink (not a directory).
+    fn remove(&self, path: &VPath) -> Result<(), VfsError>;
+
+    /// Renames `from` to `to`; see [`RenameMode`] for an existing target.
+    fn rename(&self, from: &VPath, to: &VPath, mode: RenameMode) -> Result<(), VfsError>;
+
+    /// Creates a directory with permission bits `mode` (before the process umask).
+    fn mkdir(&self, path: &VPath, mode: u32) -> Result<(), VfsError>;
+
+    /// Removes an empty directory.
+    fn rmdir(&self, path: &VPath) -> Result<(), VfsError>;
+
+    /// The target text of a symlink, as stored.
+    fn read_link(&self, path: &VPath) -> Result<Vec<u8>, VfsError>;
+
+    /// Creates a symlink at `link` whose target text is `target`.
+    ///
+    /// The text is stored as given; following it later is confined like any other lookup.
+    fn symlink(&self, target: &[u8], link: &VPath) -> Result<(), VfsError>;
+
+    /// Creates a hard link `new` to the existing object `existing` (a final symlink is linked
+    /// itself, not followed).
+    fn hard_link(&self, existing: &VPath, new: &VPath) -> Result<(), VfsError>;
+
+    /// The canonical form of `path` in the user's view.
+    fn realpath(&self, path: &VPath) -> Result<VPath, VfsError>;
+
+    /// Statistics of the filesystem holding `path`.
+    fn statvfs(&self, path: &VPath) -> Result<FsStats, VfsError>;
+}
+
+/// An open regular file.
+///
+/// Methods take `&self` so that several reads and writes of one handle can be in flight at
+/// once (positional I/O has no shared cursor).
+pub trait VfsFile: Send + Sync + std::fmt::Debug {
+    /// Reads at `offset` straight into `buf`; returns the byte count, 0 at end of file. May
+    /// return fewer bytes than asked before the end of file.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, VfsError>;
+
+    /// Writes `data` at `offset` (at the end of file if opened for append); returns the
+    /// byte count, which may be short.
+    fn write_at(&self, data: &[u8], offset: u64) -> Result<usize, VfsError>;
+
+    /// Writes all of `data` at `offset`.
+    fn write_all_at(&self, mut data: &[u8], mut offset: u64) -> Result<(), VfsError> {
+        while !data.is_empty() {
+            let n = self.write_at(data, offset)?;
+            if n == 0 {
+                return Err(VfsError::os("write", rustix::io::Errno::NOSPC));
+            }
+            data = data.get(n..).unwrap_or_default();
+            offset = offset.saturating_add(n as u64);
+        }
+        Ok(())
+    }
+
+    /// Attributes of the open file.
+    fn stat(&self) -> Result<Metadata, VfsError>;
+
+    /// Changes attributes of the open file.
+    fn set_stat(&self, attrs: &SetAttrs) -> Result<(), VfsError>;
+
+    /// Flushes data and metadata to stable storage.
+    fn sync(&self) -> Result<(), VfsError>;
+
+    /// Statistics of the filesystem holding the file.
+    fn statvfs(&self) -> Result<FsStats, VfsError>;
+}
+
+/// An open directory being listed.
+pub trait VfsDir: Send + std::fmt::Debug {
+    /// Appends up to `max` entries to `out`; appends none once the listing is exhausted.
+    ///
+    /// Entries that vanish between listing and `lstat` are skipped.
+    fn read_batch(&mut self, out: &mut Vec<DirEntry>, max: usize) -> Result<(), VfsError>;
+}
