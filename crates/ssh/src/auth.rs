@@ -146,8 +146,12 @@ impl Connection {
         }
         match payload[0] {
             msg::USERAUTH_REQUEST => self.on_userauth_request(payload),
-            msg::USERAUTH_INFO_RESPONSE if self.auth.awaiting_info_response => self.on_info_response(payload),
-            t => Err(ProtocolError::new(format!("unexpected authentication message {t}"))),
+            msg::USERAUTH_INFO_RESPONSE if self.auth.awaiting_info_response => {
+                self.on_info_response(payload)
+            }
+            t => Err(ProtocolError::new(format!(
+                "unexpected authentication message {t}"
+            ))),
         }
     }
 
@@ -165,7 +169,9 @@ impl Connection {
         }
         match &self.auth.attempted_user {
             Some(prev) if prev != user => {
-                return Err(ProtocolError::new("change of user name during authentication"));
+                return Err(ProtocolError::new(
+                    "change of user name during authentication",
+                ));
             }
             Some(_) => {}
             None => self.auth.attempted_user = Some(user.to_string()),
@@ -202,7 +208,10 @@ impl Connection {
                 }
                 let password = Zeroizing::new(String::from_utf8_lossy(password).into_owned());
                 self.auth.pending = Some(Pending::Password);
-                self.events.push_back(Event::AuthRequest { user, attempt: AuthAttempt::Password(password) });
+                self.events.push_back(Event::AuthRequest {
+                    user,
+                    attempt: AuthAttempt::Password(password),
+                });
                 Ok(())
             }
             b"publickey" if self.offers(AuthMethod::PublicKey) => self.on_publickey(&mut r, user),
@@ -248,10 +257,17 @@ impl Connection {
             return Ok(());
         }
         if !signed {
-            self.auth.pending = Some(Pending::PublicKeyQuery { alg, blob: blob.to_vec() });
+            self.auth.pending = Some(Pending::PublicKeyQuery {
+                alg,
+                blob: blob.to_vec(),
+            });
             self.events.push_back(Event::AuthRequest {
                 user,
-                attempt: AuthAttempt::PublicKey { key, alg, signed: false },
+                attempt: AuthAttempt::PublicKey {
+                    key,
+                    alg,
+                    signed: false,
+                },
             });
             return Ok(());
         }
@@ -273,7 +289,11 @@ impl Connection {
                 self.auth.pending = Some(Pending::PublicKeySigned);
                 self.events.push_back(Event::AuthRequest {
                     user,
-                    attempt: AuthAttempt::PublicKey { key, alg, signed: true },
+                    attempt: AuthAttempt::PublicKey {
+                        key,
+                        alg,
+                        signed: true,
+                    },
                 });
             }
             _ => {

@@ -57,7 +57,10 @@ impl Channels {
 }
 
 impl Connection {
-    pub(crate) fn handle_connection_message(&mut self, payload: &[u8]) -> Result<(), ProtocolError> {
+    pub(crate) fn handle_connection_message(
+        &mut self,
+        payload: &[u8],
+    ) -> Result<(), ProtocolError> {
         let mut r = Reader::new(&payload[1..]);
         match payload[0] {
             msg::GLOBAL_REQUEST => {
@@ -80,7 +83,9 @@ impl Connection {
                 let ch = self.channel(id)?;
                 // The window may not exceed 2^32-1 (RFC 4254 §5.2).
                 ch.remote_window = (ch.remote_window + add as u64).min(u32::MAX as u64);
-                self.events.push_back(Event::ChannelWritable { channel: ChannelId(id) });
+                self.events.push_back(Event::ChannelWritable {
+                    channel: ChannelId(id),
+                });
                 Ok(())
             }
             msg::CHANNEL_DATA | msg::CHANNEL_EXTENDED_DATA => {
@@ -102,7 +107,10 @@ impl Connection {
                 // Extended data (stderr) from a client means nothing to a
                 // file server; it only counts against the window.
                 if payload[0] == msg::CHANNEL_DATA && !data.is_empty() {
-                    self.events.push_back(Event::ChannelData { channel: ChannelId(id), data: data.to_vec() });
+                    self.events.push_back(Event::ChannelData {
+                        channel: ChannelId(id),
+                        data: data.to_vec(),
+                    });
                 } else {
                     self.channel_consumed(ChannelId(id), data.len());
                 }
@@ -111,7 +119,9 @@ impl Connection {
             msg::CHANNEL_EOF => {
                 let id = r.u32()?;
                 self.channel(id)?.eof_received = true;
-                self.events.push_back(Event::ChannelEof { channel: ChannelId(id) });
+                self.events.push_back(Event::ChannelEof {
+                    channel: ChannelId(id),
+                });
                 Ok(())
             }
             msg::CHANNEL_CLOSE => {
@@ -127,17 +137,22 @@ impl Connection {
                     self.send_payload(p);
                 }
                 self.channels.slots[id as usize] = None;
-                self.events.push_back(Event::ChannelClosed { channel: ChannelId(id) });
+                self.events.push_back(Event::ChannelClosed {
+                    channel: ChannelId(id),
+                });
                 Ok(())
             }
             msg::CHANNEL_REQUEST => self.on_channel_request(&mut r),
-            msg::CHANNEL_SUCCESS | msg::CHANNEL_FAILURE | msg::REQUEST_SUCCESS | msg::REQUEST_FAILURE => {
+            msg::CHANNEL_SUCCESS
+            | msg::CHANNEL_FAILURE
+            | msg::REQUEST_SUCCESS
+            | msg::REQUEST_FAILURE => {
                 // Replies to requests we never send; harmless.
                 Ok(())
             }
-            msg::CHANNEL_OPEN_CONFIRMATION | msg::CHANNEL_OPEN_FAILURE => {
-                Err(ProtocolError::new("reply to a channel open we did not send"))
-            }
+            msg::CHANNEL_OPEN_CONFIRMATION | msg::CHANNEL_OPEN_FAILURE => Err(ProtocolError::new(
+                "reply to a channel open we did not send",
+            )),
             _ => {
                 let mut p = Vec::with_capacity(5);
                 p.put_u8(msg::UNIMPLEMENTED);
@@ -181,11 +196,19 @@ impl Connection {
             return Ok(());
         }
         if remote_max_packet < MIN_REMOTE_MAX_PACKET {
-            refuse(self, msg::open_failure::RESOURCE_SHORTAGE, "maximum packet size too small");
+            refuse(
+                self,
+                msg::open_failure::RESOURCE_SHORTAGE,
+                "maximum packet size too small",
+            );
             return Ok(());
         }
         if self.channels.open_count() >= self.config.max_channels {
-            refuse(self, msg::open_failure::RESOURCE_SHORTAGE, "too many channels");
+            refuse(
+                self,
+                msg::open_failure::RESOURCE_SHORTAGE,
+                "too many channels",
+            );
             return Ok(());
         }
         let window = self.config.channel_window;
@@ -209,7 +232,9 @@ impl Connection {
         p.put_u32(window);
         p.put_u32(max_packet);
         self.send_payload(p);
-        self.events.push_back(Event::ChannelOpened { channel: ChannelId(id) });
+        self.events.push_back(Event::ChannelOpened {
+            channel: ChannelId(id),
+        });
         Ok(())
     }
 
@@ -239,9 +264,16 @@ impl Connection {
         match request {
             Some(request) if ch.pending_request_reply.is_none() => {
                 ch.pending_request_reply = Some(want_reply);
-                self.events.push_back(Event::ChannelRequest { channel: ChannelId(id), request });
+                self.events.push_back(Event::ChannelRequest {
+                    channel: ChannelId(id),
+                    request,
+                });
             }
-            Some(_) => return Err(ProtocolError::new("channel request while another is pending")),
+            Some(_) => {
+                return Err(ProtocolError::new(
+                    "channel request while another is pending",
+                ))
+            }
             None => {
                 // pty-req, x11-req, auth-agent-req@openssh.com, env,
                 // window-change, signal...: refused; OpenSSH's client tells
@@ -263,12 +295,20 @@ impl Connection {
 
     /// Answers the pending `Event::ChannelRequest` on `channel`.
     pub fn channel_request_reply(&mut self, channel: ChannelId, ok: bool) {
-        let Some(ch) = self.channels.get(channel.0) else { return };
-        let Some(want_reply) = ch.pending_request_reply.take() else { return };
+        let Some(ch) = self.channels.get(channel.0) else {
+            return;
+        };
+        let Some(want_reply) = ch.pending_request_reply.take() else {
+            return;
+        };
         if want_reply {
             let remote_id = ch.remote_id;
             let mut p = Vec::with_capacity(5);
-            p.put_u8(if ok { msg::CHANNEL_SUCCESS } else { msg::CHANNEL_FAILURE });
+            p.put_u8(if ok {
+                msg::CHANNEL_SUCCESS
+            } else {
+                msg::CHANNEL_FAILURE
+            });
             p.put_u32(remote_id);
             self.send_payload(p);
         }
@@ -299,7 +339,9 @@ impl Connection {
 
     fn channel_send_inner(&mut self, channel: ChannelId, data: &[u8], ext: Option<u32>) -> usize {
         let capacity = self.channel_send_capacity(channel);
-        let Some(ch) = self.channels.get(channel.0) else { return 0 };
+        let Some(ch) = self.channels.get(channel.0) else {
+            return 0;
+        };
         let remote_id = ch.remote_id;
         // Leave room for the message header inside the client's maximum
         // packet, which counts the payload's data only (RFC 4254 §5.2) but
@@ -331,7 +373,9 @@ impl Connection {
     /// client never stalls while the server keeps up.
     pub fn channel_consumed(&mut self, channel: ChannelId, n: usize) {
         let window = self.config.channel_window;
-        let Some(ch) = self.channels.get(channel.0) else { return };
+        let Some(ch) = self.channels.get(channel.0) else {
+            return;
+        };
         if ch.close_received {
             return;
         }
@@ -351,7 +395,9 @@ impl Connection {
 
     /// Sends exit-status (for exec and shell requests).
     pub fn channel_exit_status(&mut self, channel: ChannelId, status: u32) {
-        let Some(ch) = self.channels.get(channel.0) else { return };
+        let Some(ch) = self.channels.get(channel.0) else {
+            return;
+        };
         if ch.close_sent {
             return;
         }
@@ -366,7 +412,9 @@ impl Connection {
     }
 
     pub fn channel_eof(&mut self, channel: ChannelId) {
-        let Some(ch) = self.channels.get(channel.0) else { return };
+        let Some(ch) = self.channels.get(channel.0) else {
+            return;
+        };
         if ch.eof_sent || ch.close_sent {
             return;
         }
@@ -380,7 +428,9 @@ impl Connection {
 
     /// Closes our side; the channel is freed when the client's CLOSE comes.
     pub fn channel_close(&mut self, channel: ChannelId) {
-        let Some(ch) = self.channels.get(channel.0) else { return };
+        let Some(ch) = self.channels.get(channel.0) else {
+            return;
+        };
         if ch.close_sent {
             return;
         }

@@ -252,19 +252,31 @@ mod tests {
 
     fn pair(cipher: CipherAlg, mac: Option<MacAlg>) -> (Encoder, Decoder) {
         // Distinct bytes: 3DES rejects keys whose three subkeys are equal.
-        let bytes = |n: usize, seed: u8| -> Vec<u8> { (0..n).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect() };
+        let bytes = |n: usize, seed: u8| -> Vec<u8> {
+            (0..n).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect()
+        };
         let key = bytes(cipher.key_len(), 7);
         let iv = bytes(cipher.iv_len(), 9);
         let mac_key = mac.map(|m| (m, bytes(m.key_len(), 3)));
         let mut e = Encoder::new();
         let mut d = Decoder::new();
         e.set_key(
-            SealingKey::new(cipher, &key, &iv, mac_key.as_ref().map(|(m, k)| (*m, &k[..])))
-                .unwrap(),
+            SealingKey::new(
+                cipher,
+                &key,
+                &iv,
+                mac_key.as_ref().map(|(m, k)| (*m, &k[..])),
+            )
+            .unwrap(),
         );
         d.set_key(
-            OpeningKey::new(cipher, &key, &iv, mac_key.as_ref().map(|(m, k)| (*m, &k[..])))
-                .unwrap(),
+            OpeningKey::new(
+                cipher,
+                &key,
+                &iv,
+                mac_key.as_ref().map(|(m, k)| (*m, &k[..])),
+            )
+            .unwrap(),
         );
         (e, d)
     }

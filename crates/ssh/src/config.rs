@@ -57,11 +57,31 @@ impl ServerConfig {
     pub fn with_host_keys(host_keys: Vec<Arc<HostKey>>) -> Self {
         ServerConfig {
             version: format!("SSH-2.0-Wharf_{}", env!("CARGO_PKG_VERSION")),
-            kex_algorithms: KexAlg::ALL.iter().copied().filter(|a| !a.is_legacy()).collect(),
-            host_key_algorithms: SigAlg::ALL.iter().copied().filter(|a| !a.is_legacy()).collect(),
-            ciphers: CipherAlg::ALL.iter().copied().filter(|a| !a.is_legacy()).collect(),
-            macs: MacAlg::ALL.iter().copied().filter(|a| !a.is_legacy()).collect(),
-            pubkey_algorithms: SigAlg::ALL.iter().copied().filter(|a| !a.is_legacy()).collect(),
+            kex_algorithms: KexAlg::ALL
+                .iter()
+                .copied()
+                .filter(|a| !a.is_legacy())
+                .collect(),
+            host_key_algorithms: SigAlg::ALL
+                .iter()
+                .copied()
+                .filter(|a| !a.is_legacy())
+                .collect(),
+            ciphers: CipherAlg::ALL
+                .iter()
+                .copied()
+                .filter(|a| !a.is_legacy())
+                .collect(),
+            macs: MacAlg::ALL
+                .iter()
+                .copied()
+                .filter(|a| !a.is_legacy())
+                .collect(),
+            pubkey_algorithms: SigAlg::ALL
+                .iter()
+                .copied()
+                .filter(|a| !a.is_legacy())
+                .collect(),
             host_keys,
             moduli: Arc::new(Moduli::builtin()),
             auth_methods: vec![

@@ -297,7 +297,8 @@ impl Connection {
     fn fail_version(&mut self, why: &str) {
         // Before the version exchange completes there is no packet layer
         // the client would understand; OpenSSH answers with a plain line.
-        self.tx.extend_from_slice(b"Invalid SSH identification string.\r\n");
+        self.tx
+            .extend_from_slice(b"Invalid SSH identification string.\r\n");
         self.closed = Some(DisconnectReason {
             code: msg::reason::PROTOCOL_VERSION_NOT_SUPPORTED,
             description: why.to_string(),
@@ -311,21 +312,30 @@ impl Connection {
         // Strict key exchange: during the first key exchange only its own
         // messages may arrive (OpenSSH PROTOCOL, kex-strict).
         if self.strict_kex && !self.first_kex_done && !is_kex_message(msg_type) {
-            return Err(ProtocolError::new("unexpected message during strict key exchange"));
+            return Err(ProtocolError::new(
+                "unexpected message during strict key exchange",
+            ));
         }
         match msg_type {
             msg::DISCONNECT => {
                 let mut r = Reader::new(&payload[1..]);
                 let code = r.u32().unwrap_or(0);
-                let desc = r.string().map(|d| String::from_utf8_lossy(d).into_owned()).unwrap_or_default();
-                self.closed = Some(DisconnectReason { code, description: desc, by_peer: true });
+                let desc = r
+                    .string()
+                    .map(|d| String::from_utf8_lossy(d).into_owned())
+                    .unwrap_or_default();
+                self.closed = Some(DisconnectReason {
+                    code,
+                    description: desc,
+                    by_peer: true,
+                });
                 Ok(())
             }
             msg::IGNORE | msg::DEBUG | msg::UNIMPLEMENTED => Ok(()),
             msg::KEXINIT | msg::NEWKEYS | 30..=49 => self.handle_kex_message(payload),
-            _ if !self.first_kex_done => {
-                Err(ProtocolError::new("message before the first key exchange completed"))
-            }
+            _ if !self.first_kex_done => Err(ProtocolError::new(
+                "message before the first key exchange completed",
+            )),
             msg::SERVICE_REQUEST => self.handle_service_request(payload),
             msg::EXT_INFO => Ok(()),
             50..=79 => {
@@ -336,7 +346,9 @@ impl Connection {
             }
             80..=127 => {
                 if self.auth.user.is_none() {
-                    return Err(ProtocolError::new("connection protocol message before authentication"));
+                    return Err(ProtocolError::new(
+                        "connection protocol message before authentication",
+                    ));
                 }
                 self.handle_connection_message(payload)
             }
@@ -382,7 +394,8 @@ impl Connection {
     }
 
     pub(crate) fn write_payload_now(&mut self, payload: &[u8]) {
-        self.encoder.write_packet(&mut self.tx, |out| out.extend_from_slice(payload));
+        self.encoder
+            .write_packet(&mut self.tx, |out| out.extend_from_slice(payload));
     }
 
     /// Writes a packet whose payload is produced in place by `f`. Only for
@@ -403,7 +416,8 @@ impl Connection {
         }
         let limit = self.config.rekey_limit;
         let by_bytes = self.encoder.bytes > limit || self.decoder.bytes > limit;
-        let by_packets = self.encoder.packets > REKEY_PACKETS || self.decoder.packets > REKEY_PACKETS;
+        let by_packets =
+            self.encoder.packets > REKEY_PACKETS || self.decoder.packets > REKEY_PACKETS;
         let by_time = self
             .config
             .rekey_interval

@@ -11,24 +11,43 @@ pub struct ChannelId(pub u32);
 pub enum Event {
     /// A user authentication attempt the driver must decide with
     /// `Connection::auth_decision`. Input is not processed until it does.
-    AuthRequest { user: String, attempt: AuthAttempt },
+    AuthRequest {
+        user: String,
+        attempt: AuthAttempt,
+    },
     /// Authentication succeeded; the connection protocol is now open.
-    Authenticated { user: String },
+    Authenticated {
+        user: String,
+    },
     /// The client opened a session channel (accepted by the core).
-    ChannelOpened { channel: ChannelId },
+    ChannelOpened {
+        channel: ChannelId,
+    },
     /// A request on a session channel the driver must answer with
     /// `Connection::channel_request_reply` (even if no reply is wanted, so
     /// the driver's decision stays explicit).
-    ChannelRequest { channel: ChannelId, request: ChannelRequest },
+    ChannelRequest {
+        channel: ChannelId,
+        request: ChannelRequest,
+    },
     /// Data from the client. The driver reports with
     /// `Connection::channel_consumed` once it has used it, which reopens
     /// the client's window: that is the flow control back to the client.
-    ChannelData { channel: ChannelId, data: Vec<u8> },
-    ChannelEof { channel: ChannelId },
+    ChannelData {
+        channel: ChannelId,
+        data: Vec<u8>,
+    },
+    ChannelEof {
+        channel: ChannelId,
+    },
     /// The channel is gone (both sides closed); the driver drops its state.
-    ChannelClosed { channel: ChannelId },
+    ChannelClosed {
+        channel: ChannelId,
+    },
     /// The client's window grew: pending output may be sent now.
-    ChannelWritable { channel: ChannelId },
+    ChannelWritable {
+        channel: ChannelId,
+    },
 }
 
 #[derive(Debug)]
@@ -37,7 +56,11 @@ pub enum AuthAttempt {
     /// A public key offered; `signed` is true when the client proved
     /// possession (the core verified the signature already), false for a
     /// query ("would this key be accepted?").
-    PublicKey { key: PublicKey, alg: SigAlg, signed: bool },
+    PublicKey {
+        key: PublicKey,
+        alg: SigAlg,
+        signed: bool,
+    },
     /// The answer to keyboard-interactive's password prompt.
     KeyboardInteractive(Zeroizing<String>),
 }

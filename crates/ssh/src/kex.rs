@@ -82,7 +82,9 @@ impl Connection {
                 } else if t == msg::KEX_ECDH_INIT {
                     self.on_ecdh_init(ex, payload)
                 } else {
-                    Err(ProtocolError::new(format!("unexpected key exchange message {t}")))
+                    Err(ProtocolError::new(format!(
+                        "unexpected key exchange message {t}"
+                    )))
                 }
             }
             KexState::GexGroupSent(ex, params) if t == msg::KEX_DH_GEX_INIT => {
@@ -98,11 +100,17 @@ impl Connection {
                 self.last_kex_at = self.now;
                 Ok(())
             }
-            _ => Err(ProtocolError::new(format!("unexpected key exchange message {t}"))),
+            _ => Err(ProtocolError::new(format!(
+                "unexpected key exchange message {t}"
+            ))),
         }
     }
 
-    fn on_client_kexinit(&mut self, server_init: Vec<u8>, client_init: &[u8]) -> Result<(), ProtocolError> {
+    fn on_client_kexinit(
+        &mut self,
+        server_init: Vec<u8>,
+        client_init: &[u8],
+    ) -> Result<(), ProtocolError> {
         let (neg, flags) = negotiate::negotiate(&self.config, client_init).map_err(|e| {
             tracing::info!(error = %e, "key exchange negotiation failed");
             ProtocolError::new(e.to_string())
@@ -112,12 +120,18 @@ impl Connection {
             // Strict kex requires KEXINIT to have been the client's very
             // first packet (Terrapin, CVE-2023-48795).
             if self.strict_kex && self.decoder.seq() != 1 {
-                return Err(ProtocolError::new("strict key exchange: KEXINIT was not the first packet"));
+                return Err(ProtocolError::new(
+                    "strict key exchange: KEXINIT was not the first packet",
+                ));
             }
             self.auth.client_wants_ext_info = flags.ext_info;
         }
-        tracing::debug!(kex = neg.kex.name(), host_key = neg.host_key.name(),
-            cipher = neg.cipher_s2c.name(), "negotiated");
+        tracing::debug!(
+            kex = neg.kex.name(),
+            host_key = neg.host_key.name(),
+            cipher = neg.cipher_s2c.name(),
+            "negotiated"
+        );
         self.kex = KexState::Negotiated(Box::new(Exchange {
             server_init,
             client_init: client_init.to_vec(),
@@ -157,7 +171,9 @@ impl Connection {
         let sig = host_key
             .sign(ex.neg.host_key, hash.as_ref())
             .map_err(|e| ProtocolError::new(format!("host key signing failed: {e}")))?;
-        let mut p = Vec::with_capacity(64 + host_key.public_blob().len() + reply.server_public.len() + sig.len());
+        let mut p = Vec::with_capacity(
+            64 + host_key.public_blob().len() + reply.server_public.len() + sig.len(),
+        );
         p.put_u8(msg::KEX_ECDH_REPLY);
         p.put_string(host_key.public_blob());
         p.put_string(&reply.server_public);
@@ -171,7 +187,11 @@ impl Connection {
         let (min, preferred, max) = match payload[0] {
             msg::KEX_DH_GEX_REQUEST => (Some(r.u32()?), r.u32()?, Some(r.u32()?)),
             msg::KEX_DH_GEX_REQUEST_OLD => (None, r.u32()?, None),
-            t => return Err(ProtocolError::new(format!("unexpected group exchange message {t}"))),
+            t => {
+                return Err(ProtocolError::new(format!(
+                    "unexpected group exchange message {t}"
+                )))
+            }
         };
         r.finish()?;
         let lo = min.unwrap_or(GEX_MIN_BITS).max(GEX_MIN_BITS);
@@ -190,11 +210,24 @@ impl Connection {
         p.put_string(group.p_mpint());
         p.put_string(group.g_mpint());
         self.write_payload_now(&p);
-        self.kex = KexState::GexGroupSent(ex, GexParams { min, preferred, max, group });
+        self.kex = KexState::GexGroupSent(
+            ex,
+            GexParams {
+                min,
+                preferred,
+                max,
+                group,
+            },
+        );
         Ok(())
     }
 
-    fn on_gex_init(&mut self, ex: Box<Exchange>, params: GexParams, payload: &[u8]) -> Result<(), ProtocolError> {
+    fn on_gex_init(
+        &mut self,
+        ex: Box<Exchange>,
+        params: GexParams,
+        payload: &[u8],
+    ) -> Result<(), ProtocolError> {
         let mut r = Reader::new(&payload[1..]);
         let e = r.string()?;
         r.finish()?;
@@ -220,7 +253,9 @@ impl Connection {
         let sig = host_key
             .sign(ex.neg.host_key, hash.as_ref())
             .map_err(|err| ProtocolError::new(format!("host key signing failed: {err}")))?;
-        let mut p = Vec::with_capacity(64 + host_key.public_blob().len() + reply.server_public.len() + sig.len());
+        let mut p = Vec::with_capacity(
+            64 + host_key.public_blob().len() + reply.server_public.len() + sig.len(),
+        );
         p.put_u8(msg::KEX_DH_GEX_REPLY);
         p.put_string(host_key.public_blob());
         p.put_string(&reply.server_public);
@@ -229,7 +264,10 @@ impl Connection {
         self.finish_exchange(&ex, &reply, hash.as_ref())
     }
 
-    fn host_key(&self, ex: &Exchange) -> Result<std::sync::Arc<wharf_crypto::hostkey::HostKey>, ProtocolError> {
+    fn host_key(
+        &self,
+        ex: &Exchange,
+    ) -> Result<std::sync::Arc<wharf_crypto::hostkey::HostKey>, ProtocolError> {
         self.config
             .host_key_for(ex.neg.host_key)
             .cloned()
@@ -238,7 +276,12 @@ impl Connection {
 
     /// Sends NEWKEYS, switches our direction to the new keys, and waits
     /// for the client's NEWKEYS to switch the other.
-    fn finish_exchange(&mut self, ex: &Exchange, reply: &KexReply, hash: &[u8]) -> Result<(), ProtocolError> {
+    fn finish_exchange(
+        &mut self,
+        ex: &Exchange,
+        reply: &KexReply,
+        hash: &[u8],
+    ) -> Result<(), ProtocolError> {
         let first = self.session_id.is_none();
         let session_id = self.session_id.get_or_insert_with(|| hash.to_vec()).clone();
         let k = reply.shared_secret.encoded();
@@ -251,10 +294,20 @@ impl Connection {
         let key_s2c = derive(b'D', n.cipher_s2c.key_len());
         let mac_c2s = n.mac_c2s.map(|m| (m, derive(b'E', m.key_len())));
         let mac_s2c = n.mac_s2c.map(|m| (m, derive(b'F', m.key_len())));
-        let opening = OpeningKey::new(n.cipher_c2s, &key_c2s, &iv_c2s, mac_c2s.as_ref().map(|(m, k)| (*m, &k[..])))
-            .map_err(|e| ProtocolError::new(format!("key setup failed: {e}")))?;
-        let sealing = SealingKey::new(n.cipher_s2c, &key_s2c, &iv_s2c, mac_s2c.as_ref().map(|(m, k)| (*m, &k[..])))
-            .map_err(|e| ProtocolError::new(format!("key setup failed: {e}")))?;
+        let opening = OpeningKey::new(
+            n.cipher_c2s,
+            &key_c2s,
+            &iv_c2s,
+            mac_c2s.as_ref().map(|(m, k)| (*m, &k[..])),
+        )
+        .map_err(|e| ProtocolError::new(format!("key setup failed: {e}")))?;
+        let sealing = SealingKey::new(
+            n.cipher_s2c,
+            &key_s2c,
+            &iv_s2c,
+            mac_s2c.as_ref().map(|(m, k)| (*m, &k[..])),
+        )
+        .map_err(|e| ProtocolError::new(format!("key setup failed: {e}")))?;
 
         self.write_payload_now(&[msg::NEWKEYS]);
         self.encoder.set_key(sealing);
@@ -264,7 +317,9 @@ impl Connection {
         if first && self.auth.client_wants_ext_info {
             self.send_ext_info();
         }
-        self.kex = KexState::AwaitNewKeys { opening: Box::new(opening) };
+        self.kex = KexState::AwaitNewKeys {
+            opening: Box::new(opening),
+        };
         self.flush_deferred();
         Ok(())
     }
@@ -272,7 +327,12 @@ impl Connection {
     /// RFC 8308: tells the client which signature algorithms we accept for
     /// user keys, so it signs RSA keys with SHA-2.
     fn send_ext_info(&mut self) {
-        let algs: Vec<&str> = self.config.pubkey_algorithms.iter().map(|a| a.name()).collect();
+        let algs: Vec<&str> = self
+            .config
+            .pubkey_algorithms
+            .iter()
+            .map(|a| a.name())
+            .collect();
         let mut p = Vec::with_capacity(128);
         p.put_u8(msg::EXT_INFO);
         p.put_u32(1);
@@ -284,7 +344,14 @@ impl Connection {
 
 /// RFC 4253 §7.2: HASH(K || H || X || session_id), extended with
 /// HASH(K || H || K1 || ...) until `len` bytes.
-fn derive_key(alg: HashAlg, k: &[u8], h: &[u8], letter: u8, session_id: &[u8], len: usize) -> Zeroizing<Vec<u8>> {
+fn derive_key(
+    alg: HashAlg,
+    k: &[u8],
+    h: &[u8],
+    letter: u8,
+    session_id: &[u8],
+    len: usize,
+) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::with_capacity(len + alg.output_len()));
     let mut first = Hasher::new(alg);
     first.update(k);

@@ -1,8 +1,8 @@
 //! KEXINIT construction and algorithm negotiation (RFC 4253 §7.1).
 
 use crate::config::ServerConfig;
-use crate::wire::{Reader, WireError, WriteExt};
 use crate::msg;
+use crate::wire::{Reader, WireError, WriteExt};
 use wharf_crypto::hostkey::SigAlg;
 use wharf_crypto::kex::KexAlg;
 use wharf_crypto::packet::{CipherAlg, MacAlg};
@@ -115,10 +115,20 @@ pub fn negotiate(
             .ok_or_else(|| NegotiationError::NoMatch(what, client.0.to_string()))
     };
 
-    let kex_name = pick("key exchange", kex, &mut config.kex_algorithms.iter().map(|a| a.name()))?;
-    let kex_alg = KexAlg::from_name(kex_name).ok_or_else(|| NegotiationError::NoMatch("key exchange", kex.0.into()))?;
-    let hk_name = pick("host key", host_key, &mut offered_host_key_algs(config).map(|a| a.name()))?;
-    let hk_alg = SigAlg::from_name(hk_name).ok_or_else(|| NegotiationError::NoMatch("host key", host_key.0.into()))?;
+    let kex_name = pick(
+        "key exchange",
+        kex,
+        &mut config.kex_algorithms.iter().map(|a| a.name()),
+    )?;
+    let kex_alg = KexAlg::from_name(kex_name)
+        .ok_or_else(|| NegotiationError::NoMatch("key exchange", kex.0.into()))?;
+    let hk_name = pick(
+        "host key",
+        host_key,
+        &mut offered_host_key_algs(config).map(|a| a.name()),
+    )?;
+    let hk_alg = SigAlg::from_name(hk_name)
+        .ok_or_else(|| NegotiationError::NoMatch("host key", host_key.0.into()))?;
     let cipher = |list| -> Result<CipherAlg, NegotiationError> {
         let n = pick("cipher", list, &mut config.ciphers.iter().map(|a| a.name()))?;
         CipherAlg::from_name(n).ok_or_else(|| NegotiationError::NoMatch("cipher", n.into()))
@@ -130,7 +140,9 @@ pub fn negotiate(
             return Ok(None);
         }
         let n = pick("MAC", list, &mut config.macs.iter().map(|a| a.name()))?;
-        Ok(Some(MacAlg::from_name(n).ok_or_else(|| NegotiationError::NoMatch("MAC", n.into()))?))
+        Ok(Some(MacAlg::from_name(n).ok_or_else(|| {
+            NegotiationError::NoMatch("MAC", n.into())
+        })?))
     };
     let mac_c2s = mac(mac_c2s, cipher_c2s)?;
     let mac_s2c = mac(mac_s2c, cipher_s2c)?;
@@ -139,7 +151,8 @@ pub fn negotiate(
 
     // RFC 4253 §7: the guess is right if the first kex and host key
     // algorithms on the client's lists are the ones negotiated.
-    let guess_right = kex.iter().next() == Some(kex_name) && host_key.iter().next() == Some(hk_name);
+    let guess_right =
+        kex.iter().next() == Some(kex_name) && host_key.iter().next() == Some(hk_name);
     let flags = ClientFlags {
         strict_kex: kex.contains(STRICT_KEX_CLIENT),
         ext_info: kex.contains(EXT_INFO_CLIENT),

@@ -1,0 +1,469 @@
+//! The server core driven end to end by an in-process client: key
+//! exchange with each protection mode, strict kex, authentication limits
+//! and delays, channels and flow control, rekeying, and hostile input.
+
+mod support;
+
+use std::time::Duration;
+use support::{config, Client};
+use wharf_crypto::hostkey::{HostKey, KeyKind, SigAlg};
+use wharf_crypto::packet::{CipherAlg, MacAlg};
+use wharf_ssh::wire::{Reader, WriteExt};
+use wharf_ssh::{msg, AuthAttempt, ChannelId, Event};
+
+fn disconnect_reason(c: &mut Client) -> u32 {
+    assert!(c.is_disconnected(), "server should have disconnected");
+    c.conn.closed().unwrap().code
+}
+
+#[test]
+fn login_works_with_every_protection_mode() {
+    let modes = [
+        (CipherAlg::Aes128Gcm, None),
+        (CipherAlg::Aes256Gcm, None),
+        (CipherAlg::Chacha20Poly1305, None),
+        (CipherAlg::Aes128Ctr, Some(MacAlg::HmacSha256)),
+        (CipherAlg::Aes256Ctr, Some(MacAlg::HmacSha512Etm)),
+        (CipherAlg::Aes192Ctr, Some(MacAlg::HmacSha1)),
+    ];
+    for (cipher, mac) in modes {
+        let mut c = Client::new(config());
+        c.cipher = cipher;
+        c.mac = mac;
+        c.login();
+        let id = c.open_session(1 << 20, 32768);
+        let mut req = vec![msg::CHANNEL_REQUEST];
+        req.put_u32(id);
+        req.put_string(b"subsystem");
+        req.put_bool(true);
+        req.put_string(b"sftp");
+        c.send(&req);
+        assert!(
+            c.events
+                .iter()
+                .any(|e| matches!(e, Event::ChannelRequest { .. })),
+            "{cipher:?}"
+        );
+        assert!(!c.is_disconnected());
+    }
+}
+
+#[test]
+fn ext_info_lists_server_sig_algs_after_first_newkeys() {
+    let mut c = Client::new(config());
+    c.handshake();
+    let p = c.recv().expect("EXT_INFO follows NEWKEYS");
+    assert_eq!(p[0], msg::EXT_INFO);
+    let mut r = Reader::new(&p[1..]);
+    assert_eq!(r.u32().unwrap(), 1);
+    assert_eq!(r.string().unwrap(), b"server-sig-algs");
+    let algs = r.name_list().unwrap();
+    assert!(algs.contains("ssh-ed25519") && algs.contains("rsa-sha2-512"));
+    assert!(
+        !algs.contains("ssh-rsa"),
+        "SHA-1 signatures are off by default"
+    );
+}
+
+#[test]
+fn strict_kex_refuses_a_packet_before_kexinit() {
+    // Terrapin: an IGNORE slipped in before KEXINIT shifts sequence numbers.
+    let mut c = Client::new(config());
+    c.send_raw(format!("{}\r\n", support::CLIENT_VERSION).as_bytes());
+    c.send(&[msg::IGNORE, 0, 0, 0, 0]);
+    let init = c.kexinit();
+    c.send(&init);
+    assert_eq!(disconnect_reason(&mut c), msg::reason::PROTOCOL_ERROR);
+}
+
+#[test]
+fn without_strict_kex_an_early_ignore_is_fine() {
+    let mut c = Client::new(config());
+    c.strict = false;
+    c.send_raw(format!("{}\r\n", support::CLIENT_VERSION).as_bytes());
+    let server_init = c.expect(msg::KEXINIT);
+    c.send(&[msg::IGNORE, 0, 0, 0, 0]);
+    let init = c.kexinit();
+    c.send(&init);
+    c.key_exchange(init, server_init);
+    c.request_userauth_service();
+}
+
+#[test]
+fn a_failed_password_is_answered_only_after_the_delay() {
+    let mut c = Client::new(config());
+    c.handshake();
+    c.request_userauth_service();
+    c.send(&Client::password_request("alice", "wrong"));
+    match c.take_auth_request() {
+        Some((user, AuthAttempt::Password(pw))) => {
+            assert_eq!(user, "alice");
+            assert_eq!(pw.as_str(), "wrong");
+        }
+        other => panic!("{other:?}"),
+    }
+    c.conn.auth_decision(false);
+    assert!(c.recv().is_none(), "failure must be held back");
+    // Input during the delay is not processed yet either.
+    c.send(&Client::password_request("alice", "again"));
+    assert!(c.take_auth_request().is_none());
+    c.advance(Duration::from_millis(499));
+    assert!(c.recv().is_none());
+    c.advance(Duration::from_millis(1));
+    let f = c.expect(msg::USERAUTH_FAILURE);
+    let mut r = Reader::new(&f[1..]);
+    assert!(r.name_list().unwrap().contains("password"));
+    // Now the second attempt is processed.
+    assert!(c.take_auth_request().is_some());
+}
+
+#[test]
+fn too_many_failures_disconnect() {
+    let mut cfg = config();
+    cfg.max_auth_tries = 3;
+    cfg.auth_failure_delay = Duration::ZERO;
+    let mut c = Client::new(cfg);
+    c.handshake();
+    c.request_userauth_service();
+    for i in 0..3 {
+        c.send(&Client::password_request("alice", "wrong"));
+        assert!(c.take_auth_request().is_some(), "attempt {i}");
+        c.conn.auth_decision(false);
+        if i < 2 {
+            c.expect(msg::USERAUTH_FAILURE);
+        }
+    }
+    assert_eq!(
+        disconnect_reason(&mut c),
+        msg::reason::NO_MORE_AUTH_METHODS_AVAILABLE
+    );
+}
+
+#[test]
+fn login_grace_time_ends_an_unauthenticated_connection() {
+    let mut cfg = config();
+    cfg.login_grace_time = Duration::from_secs(10);
+    let mut c = Client::new(cfg);
+    c.handshake();
+    assert!(c.conn.poll_timeout().is_some());
+    c.advance(Duration::from_secs(9));
+    assert!(!c.is_disconnected());
+    c.advance(Duration::from_secs(1));
+    assert!(c.is_disconnected());
+}
+
+#[test]
+fn changing_the_user_name_mid_authentication_is_refused() {
+    let mut cfg = config();
+    cfg.auth_failure_delay = Duration::ZERO;
+    let mut c = Client::new(cfg);
+    c.handshake();
+    c.request_userauth_service();
+    c.send(&Client::password_request("alice", "x"));
+    c.take_auth_request().unwrap();
+    c.conn.auth_decision(false);
+    c.expect(msg::USERAUTH_FAILURE);
+    c.send(&Client::password_request("root", "x"));
+    assert_eq!(disconnect_reason(&mut c), msg::reason::PROTOCOL_ERROR);
+}
+
+#[test]
+fn publickey_query_then_signed_request() {
+    let user_key = HostKey::generate(KeyKind::Ed25519).unwrap();
+    let mut c = Client::new(config());
+    c.handshake();
+    c.request_userauth_service();
+    let blob = user_key.public_blob().to_vec();
+    let mut q = vec![msg::USERAUTH_REQUEST];
+    q.put_string(b"bob");
+    q.put_string(b"ssh-connection");
+    q.put_string(b"publickey");
+    q.put_bool(false);
+    q.put_string(b"ssh-ed25519");
+    q.put_string(&blob);
+    c.send(&q);
+    match c.take_auth_request() {
+        Some((
+            _,
+            AuthAttempt::PublicKey {
+                signed: false, alg, ..
+            },
+        )) => assert_eq!(alg, SigAlg::Ed25519),
+        other => panic!("{other:?}"),
+    }
+    c.conn.auth_decision(true);
+    let ok = c.expect(msg::USERAUTH_PK_OK);
+    assert!(ok.ends_with(&blob));
+
+    let mut signed_data = Vec::new();
+    signed_data.put_string(&c.session_id);
+    signed_data.put_u8(msg::USERAUTH_REQUEST);
+    signed_data.put_string(b"bob");
+    signed_data.put_string(b"ssh-connection");
+    signed_data.put_string(b"publickey");
+    signed_data.put_bool(true);
+    signed_data.put_string(b"ssh-ed25519");
+    signed_data.put_string(&blob);
+    let sig = user_key.sign(SigAlg::Ed25519, &signed_data).unwrap();
+    let mut s = signed_data[4 + c.session_id.len()..].to_vec();
+    s.put_string(&sig);
+    c.send(&s);
+    match c.take_auth_request() {
+        Some((user, AuthAttempt::PublicKey { signed: true, .. })) => assert_eq!(user, "bob"),
+        other => panic!("{other:?}"),
+    }
+    c.conn.auth_decision(true);
+    c.expect(msg::USERAUTH_SUCCESS);
+    assert_eq!(c.conn.user(), Some("bob"));
+}
+
+#[test]
+fn a_bad_signature_is_a_failed_attempt_without_asking_the_driver() {
+    let user_key = HostKey::generate(KeyKind::Ed25519).unwrap();
+    let mut cfg = config();
+    cfg.auth_failure_delay = Duration::ZERO;
+    let mut c = Client::new(cfg);
+    c.handshake();
+    c.request_userauth_service();
+    let mut s = vec![msg::USERAUTH_REQUEST];
+    s.put_string(b"bob");
+    s.put_string(b"ssh-connection");
+    s.put_string(b"publickey");
+    s.put_bool(true);
+    s.put_string(b"ssh-ed25519");
+    s.put_string(user_key.public_blob());
+    // Signed over the wrong data.
+    s.put_string(&user_key.sign(SigAlg::Ed25519, b"not the session").unwrap());
+    c.send(&s);
+    assert!(c.take_auth_request().is_none());
+    c.expect(msg::USERAUTH_FAILURE);
+}
+
+#[test]
+fn connection_messages_before_authentication_are_a_protocol_error() {
+    let mut c = Client::new(config());
+    c.handshake();
+    c.request_userauth_service();
+    let mut p = vec![msg::CHANNEL_OPEN];
+    p.put_string(b"session");
+    p.put_u32(0);
+    p.put_u32(1000);
+    p.put_u32(1000);
+    c.send(&p);
+    assert_eq!(disconnect_reason(&mut c), msg::reason::PROTOCOL_ERROR);
+}
+
+#[test]
+fn a_corrupted_packet_is_a_mac_error() {
+    let mut c = Client::new(config());
+    c.handshake();
+    let mut wire = Vec::new();
+    let mut enc = wharf_ssh::codec::Encoder::new();
+    // A packet sealed with no keys is garbage under the real keys.
+    enc.write_packet(&mut wire, |o| {
+        o.extend_from_slice(&[msg::IGNORE, 0, 0, 0, 0, 0, 0, 0])
+    });
+    wire[0] = 0;
+    wire[1] = 0;
+    wire[2] = 0;
+    wire[3] = 12;
+    c.send_raw(&wire);
+    c.send_raw(&[0u8; 64]);
+    assert!(c.is_disconnected());
+}
+
+#[test]
+fn oversize_lengths_and_garbage_versions_disconnect() {
+    let mut c = Client::new(config());
+    c.send_raw(b"SSH-2.0-x\r\n");
+    c.send_raw(&[0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+    assert!(c.is_disconnected());
+
+    let mut c = Client::new(config());
+    c.send_raw(b"GET / HTTP/1.1\r\n\r\n");
+    assert!(c.is_disconnected());
+
+    let mut c = Client::new(config());
+    c.send_raw(&[b'A'; 300]);
+    assert!(c.is_disconnected());
+
+    let mut c = Client::new(config());
+    c.send_raw(b"SSH-1.5-old\r\n");
+    assert!(c.is_disconnected());
+}
+
+#[test]
+fn unknown_messages_get_unimplemented_and_keepalives_a_failure() {
+    let mut c = Client::new(config());
+    c.login();
+    c.send(&[200, 1, 2, 3]);
+    let u = c.expect(msg::UNIMPLEMENTED);
+    assert_eq!(u.len(), 5);
+    let mut g = vec![msg::GLOBAL_REQUEST];
+    g.put_string(b"keepalive@openssh.com");
+    g.put_bool(true);
+    c.send(&g);
+    c.expect(msg::REQUEST_FAILURE);
+    assert!(!c.is_disconnected());
+}
+
+#[test]
+fn pty_and_forwarding_are_refused_but_the_channel_stays() {
+    let mut c = Client::new(config());
+    c.login();
+    let id = c.open_session(1 << 20, 32768);
+    let mut pty = vec![msg::CHANNEL_REQUEST];
+    pty.put_u32(id);
+    pty.put_string(b"pty-req");
+    pty.put_bool(true);
+    pty.put_string(b"xterm");
+    pty.put_u32(80);
+    pty.put_u32(24);
+    pty.put_u32(0);
+    pty.put_u32(0);
+    pty.put_string(b"");
+    c.send(&pty);
+    c.expect(msg::CHANNEL_FAILURE);
+    let mut fwd = vec![msg::CHANNEL_OPEN];
+    fwd.put_string(b"direct-tcpip");
+    fwd.put_u32(9);
+    fwd.put_u32(1000);
+    fwd.put_u32(1000);
+    fwd.put_string(b"127.0.0.1");
+    fwd.put_u32(22);
+    fwd.put_string(b"127.0.0.1");
+    fwd.put_u32(5555);
+    c.send(&fwd);
+    let f = c.expect(msg::CHANNEL_OPEN_FAILURE);
+    let mut r = Reader::new(&f[1..]);
+    assert_eq!(r.u32().unwrap(), 9);
+    assert_eq!(
+        r.u32().unwrap(),
+        msg::open_failure::ADMINISTRATIVELY_PROHIBITED
+    );
+    assert!(std::str::from_utf8(r.string().unwrap())
+        .unwrap()
+        .contains("forwarding"));
+}
+
+#[test]
+fn channel_output_respects_the_client_window_and_max_packet() {
+    let mut c = Client::new(config());
+    c.login();
+    let id = c.open_session(10_000, 4096);
+    let ch = ChannelId(id);
+    let data = vec![0xabu8; 25_000];
+    let sent = c.conn.channel_send(ch, &data);
+    assert_eq!(sent, 10_000);
+    let mut got = 0;
+    while let Some(p) = c.recv() {
+        assert_eq!(p[0], msg::CHANNEL_DATA);
+        let mut r = Reader::new(&p[1..]);
+        assert_eq!(r.u32().unwrap(), 7);
+        let d = r.string().unwrap();
+        assert!(d.len() <= 4096);
+        got += d.len();
+    }
+    assert_eq!(got, 10_000);
+    assert_eq!(c.conn.channel_send(ch, &data[sent..]), 0);
+    let mut adj = vec![msg::CHANNEL_WINDOW_ADJUST];
+    adj.put_u32(id);
+    adj.put_u32(20_000);
+    c.send(&adj);
+    assert!(c
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::ChannelWritable { .. })));
+    assert_eq!(c.conn.channel_send(ch, &data[sent..]), 15_000);
+}
+
+#[test]
+fn client_data_beyond_the_window_is_a_protocol_error() {
+    let mut cfg = config();
+    cfg.channel_window = 1000;
+    cfg.channel_max_packet = 1000;
+    let mut c = Client::new(cfg);
+    c.login();
+    let id = c.open_session(1 << 20, 32768);
+    let mut d = vec![msg::CHANNEL_DATA];
+    d.put_u32(id);
+    d.put_string(&[1u8; 600]);
+    c.send(&d);
+    assert!(!c.is_disconnected());
+    c.send(&d);
+    assert_eq!(disconnect_reason(&mut c), msg::reason::PROTOCOL_ERROR);
+}
+
+#[test]
+fn consuming_input_reopens_the_window() {
+    let mut cfg = config();
+    cfg.channel_window = 1000;
+    cfg.channel_max_packet = 1000;
+    let mut c = Client::new(cfg);
+    c.login();
+    let id = c.open_session(1 << 20, 32768);
+    let mut d = vec![msg::CHANNEL_DATA];
+    d.put_u32(id);
+    d.put_string(&[1u8; 600]);
+    c.send(&d);
+    c.conn.channel_consumed(ChannelId(id), 600);
+    let adj = c.expect(msg::CHANNEL_WINDOW_ADJUST);
+    let mut r = Reader::new(&adj[1..]);
+    assert_eq!(r.u32().unwrap(), 7);
+    assert_eq!(r.u32().unwrap(), 600);
+    c.send(&d);
+    assert!(!c.is_disconnected());
+}
+
+/// The server starts a rekey once its byte limit is passed; data flows
+/// again under the new keys, and the session id stays the first hash.
+#[test]
+fn server_rekeys_after_its_byte_limit() {
+    let mut cfg = config();
+    cfg.rekey_limit = 64 * 1024;
+    let mut c = Client::new(cfg);
+    c.login();
+    let id = c.open_session(u32::MAX, 32768);
+    let ch = ChannelId(id);
+    let first_session_id = c.session_id.clone();
+    let chunk = vec![7u8; 32 * 1024];
+    let mut server_init = None;
+    for _ in 0..4 {
+        c.conn.channel_send(ch, &chunk);
+        // Any input lets the server check its limits.
+        c.send(&[msg::IGNORE, 0, 0, 0, 0]);
+        while let Some(p) = c.recv() {
+            if p[0] == msg::KEXINIT {
+                server_init = Some(p);
+                break;
+            }
+        }
+        if server_init.is_some() {
+            break;
+        }
+    }
+    let server_init = server_init.expect("server started a rekey");
+    // While its exchange runs, the server sends no channel data.
+    assert_eq!(c.conn.channel_send_capacity(ch), 0);
+    let init = c.kexinit();
+    c.send(&init);
+    c.key_exchange(init, server_init);
+    assert_eq!(c.session_id, first_session_id);
+    assert_eq!(c.conn.channel_send(ch, b"after rekey"), 11);
+    let p = c.expect(msg::CHANNEL_DATA);
+    assert!(p.ends_with(b"after rekey"));
+}
+
+#[test]
+fn client_initiated_rekey_keeps_the_session() {
+    let mut c = Client::new(config());
+    c.login();
+    let id = c.open_session(1 << 20, 32768);
+    let init = c.kexinit();
+    c.send(&init);
+    let server_init = c.expect(msg::KEXINIT);
+    c.key_exchange(init, server_init);
+    assert_eq!(c.conn.channel_send(ChannelId(id), b"still here"), 10);
+    let p = c.expect(msg::CHANNEL_DATA);
+    assert!(p.ends_with(b"still here"));
+}
