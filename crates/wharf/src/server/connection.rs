@@ -68,7 +68,15 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
 
     loop {
         while let Some(ev) = conn.poll_event() {
-            handle_event(ev, &mut conn, &shared, &done_tx, &mut channels, &mut user, peer);
+            handle_event(
+                ev,
+                &mut conn,
+                &shared,
+                &done_tx,
+                &mut channels,
+                &mut user,
+                peer,
+            );
         }
         pump_channels(&mut conn, &mut channels, &done_tx);
         if wpos == wbuf.len() {
@@ -116,7 +124,10 @@ fn handle_event(
     peer: SocketAddr,
 ) {
     match ev {
-        Event::AuthRequest { user: name, attempt } => match attempt {
+        Event::AuthRequest {
+            user: name,
+            attempt,
+        } => match attempt {
             AuthAttempt::Password(pw) | AuthAttempt::KeyboardInteractive(pw) => {
                 let users = shared.users.clone();
                 let tx = done_tx.clone();
@@ -213,8 +224,15 @@ fn handle_event(
 fn apply_done(done: Done, conn: &mut Connection, channels: &mut HashMap<ChannelId, SftpChannel>) {
     match done {
         Done::Auth(ok) => conn.auth_decision(ok),
-        Done::Sftp { channel, session, out, result } => {
-            let Some(ch) = channels.get_mut(&channel) else { return };
+        Done::Sftp {
+            channel,
+            session,
+            out,
+            result,
+        } => {
+            let Some(ch) = channels.get_mut(&channel) else {
+                return;
+            };
             let mut session = session;
             if !ch.stash.is_empty() {
                 session.receive(&ch.stash);
@@ -236,7 +254,11 @@ fn apply_done(done: Done, conn: &mut Connection, channels: &mut HashMap<ChannelI
 
 /// Moves SFTP replies into the connection as the client's window allows,
 /// and starts the engine again where input waits and output has room.
-fn pump_channels(conn: &mut Connection, channels: &mut HashMap<ChannelId, SftpChannel>, done_tx: &mpsc::UnboundedSender<Done>) {
+fn pump_channels(
+    conn: &mut Connection,
+    channels: &mut HashMap<ChannelId, SftpChannel>,
+    done_tx: &mpsc::UnboundedSender<Done>,
+) {
     for (&channel, ch) in channels.iter_mut() {
         if ch.session.is_none() {
             continue;
@@ -262,12 +284,19 @@ fn pump_channels(conn: &mut Connection, channels: &mut HashMap<ChannelId, SftpCh
         if work {
             ch.input_pending = false;
             ch.more = false;
-            let Some(mut session) = ch.session.take() else { continue };
+            let Some(mut session) = ch.session.take() else {
+                continue;
+            };
             let mut out = std::mem::take(&mut ch.out);
             let tx = done_tx.clone();
             tokio::task::spawn_blocking(move || {
                 let result = session.process(&mut out, SFTP_OUTPUT_LIMIT);
-                let _ = tx.send(Done::Sftp { channel, session, out, result });
+                let _ = tx.send(Done::Sftp {
+                    channel,
+                    session,
+                    out,
+                    result,
+                });
             });
         }
     }

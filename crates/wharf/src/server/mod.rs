@@ -12,7 +12,12 @@ use tokio::sync::Semaphore;
 
 /// Binds every address first, so a bad one fails before anything serves,
 /// then accepts until interrupted.
-pub async fn serve(addrs: &[SocketAddr], shared: Arc<Shared>, max_connections: usize, on_bound: impl Fn(SocketAddr)) -> anyhow::Result<()> {
+pub async fn serve(
+    addrs: &[SocketAddr],
+    shared: Arc<Shared>,
+    max_connections: usize,
+    on_bound: impl Fn(SocketAddr),
+) -> anyhow::Result<()> {
     let mut listeners = Vec::new();
     for addr in addrs {
         let l = TcpListener::bind(addr)
