@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use wharf_sftp::{SftpConfig, SftpSession};
 use wharf_ssh::{AuthAttempt, ChannelId, ChannelRequest, Connection, Event, ServerConfig};
 
@@ -55,7 +55,15 @@ struct SftpChannel {
     finished: bool,
 }
 
-pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+/// `startup` is this connection's place among the unauthenticated ones; it
+/// is given back when the user logs in.
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    startup: OwnedSemaphorePermit,
+) {
+    let mut startup = Some(startup);
     let _ = stream.set_nodelay(true);
     let (mut rd, mut wr) = stream.into_split();
     let mut conn = Connection::new(shared.ssh.clone(), Instant::now());
@@ -77,6 +85,9 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
                 &mut user,
                 peer,
             );
+        }
+        if user.is_some() {
+            startup.take();
         }
         pump_channels(&mut conn, &mut channels, &done_tx);
         if wpos == wbuf.len() {

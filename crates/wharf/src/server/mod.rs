@@ -9,13 +9,58 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use wharf_crypto::kex::Moduli;
+use wharf_ssh::ServerConfig;
+
+/// Serves `config` until interrupted.
+pub async fn run(config: crate::config::Config) -> anyhow::Result<()> {
+    let ssh = ssh_config(&config);
+    let users: Arc<dyn directory::UserDirectory> = config.users.clone();
+    let shared = Arc::new(Shared {
+        ssh: Arc::new(ssh),
+        users,
+    });
+    serve(
+        &config.listen,
+        shared,
+        config.max_startups,
+        crate::announce_listening,
+    )
+    .await
+}
+
+/// The protocol core's configuration from the validated config file.
+fn ssh_config(config: &crate::config::Config) -> ServerConfig {
+    let mut ssh = ServerConfig::with_host_keys(config.host_keys.clone());
+    let a = &config.algorithms;
+    ssh.kex_algorithms = a.kex.clone();
+    ssh.ciphers = a.ciphers.clone();
+    ssh.macs = a.macs.clone();
+    ssh.host_key_algorithms = a.host_key.clone();
+    ssh.pubkey_algorithms = a.pubkey_accepted.clone();
+    ssh.moduli = Arc::new(config.moduli.clone().unwrap_or_else(Moduli::builtin));
+    ssh.banner = config.banner.clone();
+    ssh.max_auth_tries = config.max_auth_tries;
+    ssh.login_grace_time = config.login_grace_time;
+    ssh.auth_failure_delay = config.auth_failure_delay;
+    if let Some(limit) = config.rekey_limit {
+        ssh.rekey_limit = limit;
+    }
+    ssh.rekey_interval = config.rekey_interval;
+    ssh.client_alive_interval = config.client_alive_interval;
+    ssh.client_alive_count_max = config.client_alive_count_max;
+    ssh.idle_timeout = config.idle_timeout;
+    ssh
+}
 
 /// Binds every address first, so a bad one fails before anything serves,
-/// then accepts until interrupted.
+/// then accepts until interrupted. At most `max_startups` connections may
+/// be unauthenticated at once (sshd's MaxStartups); more are dropped at
+/// accept.
 pub async fn serve(
     addrs: &[SocketAddr],
     shared: Arc<Shared>,
-    max_connections: usize,
+    max_startups: usize,
     on_bound: impl Fn(SocketAddr),
 ) -> anyhow::Result<()> {
     let mut listeners = Vec::new();
@@ -28,7 +73,7 @@ pub async fn serve(
     for l in &listeners {
         on_bound(l.local_addr()?);
     }
-    let limit = Arc::new(Semaphore::new(max_connections));
+    let limit = Arc::new(Semaphore::new(max_startups));
     let mut tasks = Vec::new();
     for l in listeners {
         let shared = shared.clone();
@@ -66,14 +111,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, limit: Arc<Sema
             }
         };
         let Ok(permit) = limit.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "connection limit reached, refusing");
+            tracing::warn!(%peer, "too many unauthenticated connections, refusing");
             drop(stream);
             continue;
         };
         let shared = shared.clone();
-        tokio::spawn(async move {
-            connection::serve(stream, peer, shared).await;
-            drop(permit);
-        });
+        tokio::spawn(connection::serve(stream, peer, shared, permit));
     }
 }

@@ -1,0 +1,433 @@
+use std::time::Duration;
+
+use wharf_crypto::hostkey::SigAlg;
+use wharf_crypto::packet::{CipherAlg, MacAlg};
+
+use super::*;
+use crate::config::Algorithms;
+use crate::testutil::TempDir;
+
+const HASH: &str = "$argon2i$v=19$m=65536,t=2,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
+/// RFC 8032 §7.1 TEST 1's public key as an OpenSSH line.
+const KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea alice@laptop";
+
+/// A folder holding `data/` (a user root) for configs to point at.
+fn fixture() -> TempDir {
+    let dir = TempDir::new("config");
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    dir
+}
+
+fn run(dir: &TempDir, text: &str, mode: Mode) -> Result<Config, Vec<Diagnostic>> {
+    check(text, dir.path(), &Overrides::default(), mode)
+}
+
+/// The problems as (line, message) for compact assertions.
+fn problems(dir: &TempDir, text: &str) -> Vec<(Option<usize>, String)> {
+    match run(dir, text, Mode::Check) {
+        Ok(_) => panic!("expected errors in:\n{text}"),
+        Err(diags) => diags.into_iter().map(|d| (d.line, d.message)).collect(),
+    }
+}
+
+/// Asserts that exactly these lines have problems, each message containing
+/// the given text.
+fn assert_problems(found: &[(Option<usize>, String)], expected: &[(usize, &str)]) {
+    assert_eq!(
+        found.len(),
+        expected.len(),
+        "expected {} problems, found:\n{found:#?}",
+        expected.len()
+    );
+    for ((line, message), (want_line, want_text)) in found.iter().zip(expected) {
+        assert_eq!(*line, Some(*want_line), "{message}");
+        assert!(
+            message.contains(want_text),
+            "line {want_line}: {message:?} lacks {want_text:?}"
+        );
+    }
+}
+
+fn user(password: bool) -> String {
+    let secret = if password {
+        format!("password_hash = \"{HASH}\"\n")
+    } else {
+        format!("authorized_keys = [\"{KEY}\"]\n")
+    };
+    format!("[[users]]\nname = \"alice\"\nroot = \"data\"\n{secret}")
+}
+
+#[test]
+fn a_full_config() {
+    let dir = fixture();
+    std::fs::write(dir.path().join("banner.txt"), "Authorized use only.\n").unwrap();
+    std::fs::write(dir.path().join("bob_keys"), format!("# bob\n{KEY}\n")).unwrap();
+    let text = format!(
+        r##"
+[server]
+listen = ["127.0.0.1:2222", "[::1]:0"]
+host_keys = ["state/ssh_host_ed25519_key", "state/ssh_host_rsa_key"]
+kex_algorithms = "-sntrup*,mlkem768x25519-sha256"
+ciphers = "aes256-gcm@openssh.com,aes128-ctr"
+macs = "+hmac-sha1-96"
+host_key_algorithms = "^rsa-sha2-256"
+pubkey_accepted_algorithms = ["ssh-ed25519"]
+max_auth_tries = 3
+login_grace_time = "1m30s"
+auth_failure_delay = "250ms"
+max_startups = 10
+banner_file = "banner.txt"
+rekey_limit = "512M"
+rekey_interval = "1h"
+client_alive_interval = 15
+client_alive_count_max = 4
+idle_timeout = "0"
+
+[[users]]
+name = "alice"
+password_hash = "{HASH}"
+authorized_keys = ["{KEY}", "# a comment entry is allowed"]
+root = "data"
+
+[[users]]
+name = "bob"
+authorized_keys_file = "bob_keys"
+root = "{}"
+"##,
+        dir.path().join("data").display()
+    );
+    let config = run(&dir, &text, Mode::Check).unwrap();
+    assert_eq!(
+        config.listen,
+        [
+            "127.0.0.1:2222".parse().unwrap(),
+            "[::1]:0".parse().unwrap()
+        ]
+    );
+    // Check mode creates nothing.
+    assert!(config.host_keys.is_empty());
+    assert!(!dir.path().join("state").exists());
+    let a = &config.algorithms;
+    assert_eq!(
+        a.kex.iter().map(|k| k.name()).collect::<Vec<_>>(),
+        [
+            "curve25519-sha256",
+            "curve25519-sha256@libssh.org",
+            "ecdh-sha2-nistp256",
+            "ecdh-sha2-nistp384",
+            "ecdh-sha2-nistp521",
+            "diffie-hellman-group-exchange-sha256",
+            "diffie-hellman-group16-sha512",
+            "diffie-hellman-group18-sha512",
+            "diffie-hellman-group14-sha256",
+        ]
+    );
+    assert_eq!(a.ciphers, [CipherAlg::Aes256Gcm, CipherAlg::Aes128Ctr]);
+    assert_eq!(a.macs.last(), Some(&MacAlg::HmacSha1_96));
+    assert_eq!(a.macs.len(), MacAlg::ALL.len());
+    assert_eq!(a.host_key.first(), Some(&SigAlg::RsaSha256));
+    assert!(!a.host_key.contains(&SigAlg::RsaSha1));
+    assert_eq!(a.pubkey_accepted, [SigAlg::Ed25519]);
+    assert_eq!(config.max_auth_tries, 3);
+    assert_eq!(config.login_grace_time, Some(Duration::from_secs(90)));
+    assert_eq!(config.auth_failure_delay, Duration::from_millis(250));
+    assert_eq!(config.max_startups, 10);
+    assert_eq!(config.banner.as_deref(), Some("Authorized use only.\n"));
+    assert_eq!(config.rekey_limit, Some(512 << 20));
+    assert_eq!(config.rekey_interval, Some(Duration::from_secs(3600)));
+    assert_eq!(config.client_alive_interval, Some(Duration::from_secs(15)));
+    assert_eq!(config.client_alive_count_max, 4);
+    assert_eq!(config.idle_timeout, None);
+
+    let users = &config.users;
+    assert_eq!(users.len(), 2);
+    let alice = users.get("alice").unwrap();
+    assert_eq!(alice.root, dir.path().join("data"));
+    assert_eq!(alice.authorized_keys.len(), 1);
+    assert!(users.verify_password("alice", b"password"));
+    let bob = users.get("bob").unwrap();
+    assert!(bob.password_hash.is_none());
+    assert!(users.key_allowed("bob", alice.authorized_keys[0].blob()));
+}
+
+#[test]
+fn defaults_for_a_minimal_config() {
+    let dir = fixture();
+    let config = run(&dir, &user(true), Mode::Check).unwrap();
+    assert_eq!(config.listen, ["127.0.0.1:2222".parse().unwrap()]);
+    assert_eq!(config.algorithms, Algorithms::default());
+    assert!(config.algorithms.kex.iter().all(|k| !k.is_legacy()));
+    assert!(!config.algorithms.ciphers.contains(&CipherAlg::Aes128Cbc));
+    assert_eq!(config.max_auth_tries, 6);
+    assert_eq!(config.login_grace_time, Some(Duration::from_secs(120)));
+    assert_eq!(config.auth_failure_delay, Duration::from_millis(500));
+    assert_eq!(config.max_startups, 100);
+    assert_eq!(config.banner, None);
+    assert!(config.moduli.is_none());
+    assert_eq!(config.rekey_limit, None);
+}
+
+#[test]
+fn serve_mode_creates_missing_host_keys_beside_the_file() {
+    let dir = fixture();
+    let config = run(&dir, &user(false), Mode::Serve).unwrap();
+    assert_eq!(config.host_keys.len(), 2);
+    assert!(dir.path().join("state/ssh_host_ed25519_key").exists());
+    assert!(dir.path().join("state/ssh_host_ecdsa_key").exists());
+    // The next start loads the same keys, and check mode now sees them.
+    let again = run(&dir, &user(false), Mode::Check).unwrap();
+    let fingerprints = |c: &Config| -> Vec<String> {
+        c.host_keys.iter().map(|k| k.fingerprint_sha256()).collect()
+    };
+    assert_eq!(fingerprints(&config), fingerprints(&again));
+}
+
+#[test]
+fn nothing_is_created_for_a_bad_config() {
+    let dir = fixture();
+    let text = format!("[server]\nmax_startups = 0\n{}", user(true));
+    assert!(run(&dir, &text, Mode::Serve).is_err());
+    assert!(!dir.path().join("state").exists());
+}
+
+#[test]
+fn overrides_win() {
+    let dir = fixture();
+    let text = format!("[server]\nlisten = [\"127.0.0.1:2222\"]\n{}", user(true));
+    let overrides = Overrides {
+        listen: vec!["127.0.0.1:0".parse().unwrap()],
+        state_dir: Some(dir.path().join("elsewhere")),
+    };
+    let config = check(&text, dir.path(), &overrides, Mode::Serve).unwrap();
+    assert_eq!(config.listen, ["127.0.0.1:0".parse().unwrap()]);
+    assert!(dir.path().join("elsewhere/ssh_host_ed25519_key").exists());
+}
+
+#[test]
+fn syntax_errors_have_a_line() {
+    let dir = fixture();
+    let found = problems(&dir, "[server]\nlisten = [\"a\"\nmax_startups = 1\n");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].0, Some(3), "{found:?}");
+}
+
+#[test]
+fn every_unknown_key_is_reported() {
+    let dir = fixture();
+    let text = format!(
+        "[server]\nlisten = [\"127.0.0.1:1\"]\nport = 22\nciphers = \"aes128-ctr\"\nmax_sessions = 4\n\n[[users]]\nname = \"alice\"\nroot = \"data\"\npassword_hash = \"{HASH}\"\nshell = \"/bin/sh\"\n\n[logging]\nlevel = \"x\"\n"
+    );
+    assert_problems(
+        &problems(&dir, &text),
+        &[
+            (
+                3,
+                "unknown key `port` in [server]; expected one of: listen, host_keys,",
+            ),
+            (5, "unknown key `max_sessions` in [server]"),
+            (
+                11,
+                "unknown key `shell` in [[users]]; expected one of: name, password_hash,",
+            ),
+            (
+                13,
+                "unknown key `logging` in the file; expected one of: server, users",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn every_semantic_error_is_reported_with_its_line() {
+    let dir = fixture();
+    let text = format!(
+        r#"[server]
+listen = ["127.0.0.1:2222", "localhost:22", "127.0.0.1:99999"]
+kex_algorithms = "+curve25519-sha256,diffie-hellman-group42-sha1"
+ciphers = "-aes*-ctr,rot13"
+login_grace_time = "2 minutes"
+rekey_limit = "1.5G"
+max_auth_tries = 0
+
+[[users]]
+name = "alice"
+password_hash = "$argon2id$v=19$nonsense"
+root = "data"
+
+[[users]]
+name = "alice"
+authorized_keys = ["{KEY}", "ssh-ed25519 AAAA-not-base64", "no-pty {KEY}"]
+root = "missing-folder"
+
+[[users]]
+name = "carol"
+root = "data"
+authorized_keys_file = "no-such-file"
+
+[[users]]
+name = "dave"
+root = "data"
+
+[[users]]
+password_hash = "{HASH}"
+"#
+    );
+    assert_problems(
+        &problems(&dir, &text),
+        &[
+            (2, "`listen`: bad address `localhost:22`: expected IP:PORT"),
+            (2, "`listen`: bad address `127.0.0.1:99999`"),
+            (3, "`kex_algorithms`: unsupported algorithm `diffie-hellman-group42-sha1`; supported: sntrup761x25519-sha512,"),
+            (4, "`ciphers`: unsupported algorithm `rot13`; supported: chacha20-poly1305@openssh.com,"),
+            (5, "`login_grace_time`: bad duration `2 minutes`: unexpected ` `"),
+            (6, "`rekey_limit`: bad size `1.5G`"),
+            (7, "`max_auth_tries` must be between 1 and 1000, found 0"),
+            (11, "user `alice`: `password_hash`: argon2 PHC string lacks its salt or hash"),
+            (15, "duplicate user `alice` (first defined on line 10)"),
+            (16, "user `alice`: `authorized_keys` entry 2:"),
+            (16, "user `alice`: `authorized_keys` entry 3: key options such as `no-pty` are not supported"),
+            (17, "user `alice`: `root`"),
+            (22, "user `carol`: `authorized_keys_file`: cannot read"),
+            (24, "user `dave` has neither a `password_hash` nor any authorized key"),
+            (28, "[[users]] entry without a `name`"),
+            (28, "user `?` has no `root`"),
+        ],
+    );
+}
+
+#[test]
+fn wrong_types_are_reported() {
+    let dir = fixture();
+    let text = format!(
+        "[server]\nlisten = 2222\nmax_startups = \"many\"\nhost_keys = [\"k\", 3]\nbanner = true\nidle_timeout = 1.5\n\n{}",
+        user(true)
+    );
+    assert_problems(
+        &problems(&dir, &text),
+        &[
+            (
+                2,
+                "`listen` in [server] must be a string or an array of strings, found an integer",
+            ),
+            (
+                3,
+                "`max_startups` in [server] must be an integer, found a string",
+            ),
+            (
+                4,
+                "`host_keys` in [server] must hold strings, found an integer",
+            ),
+            (5, "`banner` in [server] must be a string, found a boolean"),
+            (6, "`idle_timeout` in [server] must be a duration"),
+        ],
+    );
+    let found = problems(&dir, "server = 1\nusers = \"alice\"\n");
+    assert_problems(
+        &found,
+        &[
+            (1, "[server] must be a table, found an integer"),
+            (
+                2,
+                "`users` must be an array of tables ([[users]]), found a string",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn files_the_config_names_are_checked() {
+    let dir = fixture();
+    std::fs::write(dir.path().join("moduli"), "# no groups\n").unwrap();
+    std::fs::write(dir.path().join("bad-moduli"), "1 2 3\n").unwrap();
+    std::fs::write(dir.path().join("keys"), format!("{KEY}\nssh-rsa garbage\n")).unwrap();
+    let text = r#"[server]
+banner = "hi"
+banner_file = "banner.txt"
+moduli_file = "moduli"
+host_keys = ["~/.ssh/host"]
+
+[[users]]
+name = "alice"
+root = "data"
+authorized_keys_file = "keys"
+"#;
+    assert_problems(
+        &problems(&dir, text),
+        &[
+            (3, "`banner` and `banner_file` are both set"),
+            (4, "has no usable group"),
+            (5, "`~` is not expanded"),
+            (10, "`authorized_keys_file` "),
+        ],
+    );
+    let found = problems(
+        &dir,
+        &format!("[server]\nmoduli_file = \"bad-moduli\"\n{}", user(true)),
+    );
+    assert_problems(&found, &[(2, "moduli line 1: expected 7 fields")]);
+    let found = problems(
+        &dir,
+        &format!("[server]\nbanner_file = \"nope\"\n{}", user(true)),
+    );
+    assert_problems(&found, &[(2, "`banner_file`: cannot read")]);
+}
+
+#[test]
+fn host_keys_that_exist_must_load() {
+    let dir = fixture();
+    std::fs::write(dir.path().join("broken_key"), "junk").unwrap();
+    let text = format!("[server]\nhost_keys = [\"broken_key\"]\n{}", user(true));
+    let found = problems(&dir, &text);
+    assert_problems(&found, &[(2, "host key: host key ")]);
+    assert!(found[0].1.contains("accessible by others"), "{found:?}");
+}
+
+#[test]
+fn host_key_algorithms_must_fit_a_host_key() {
+    let dir = fixture();
+    let text = format!(
+        "[server]\nhost_keys = [\"ssh_host_ed25519_key\"]\nhost_key_algorithms = \"rsa-sha2-512\"\n{}",
+        user(true)
+    );
+    assert_problems(
+        &problems(&dir, &text),
+        &[(
+            3,
+            "no host key can sign with any of the host_key_algorithms (rsa-sha2-512)",
+        )],
+    );
+}
+
+#[test]
+fn a_config_needs_users() {
+    let dir = fixture();
+    let found = problems(&dir, "[server]\n");
+    assert_eq!(
+        found,
+        [(None, "no [[users]]: add at least one user".to_owned())]
+    );
+}
+
+#[test]
+fn errors_display_as_file_line_column() {
+    let errors = super::super::ConfigErrors {
+        file: "/etc/wharf.toml".into(),
+        diagnostics: vec![
+            Diagnostic {
+                line: Some(3),
+                column: Some(1),
+                message: "first".into(),
+            },
+            Diagnostic {
+                line: None,
+                column: None,
+                message: "second".into(),
+            },
+        ],
+    };
+    assert_eq!(
+        errors.to_string(),
+        "/etc/wharf.toml:3:1: first\n/etc/wharf.toml: second"
+    );
+}
