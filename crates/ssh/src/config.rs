@@ -41,11 +41,19 @@ pub struct ServerConfig {
     pub auth_methods: Vec<AuthMethod>,
     pub banner: Option<String>,
     pub max_auth_tries: u32,
-    pub login_grace_time: Duration,
+    /// Time from connect to successful authentication; None: no limit.
+    pub login_grace_time: Option<Duration>,
     pub auth_failure_delay: Duration,
     /// Rekey after this many bytes in either direction.
     pub rekey_limit: u64,
     pub rekey_interval: Option<Duration>,
+    /// After this long without a packet from an authenticated client, send
+    /// keepalive@openssh.com; after `client_alive_count_max` unanswered,
+    /// disconnect (OpenSSH's ClientAliveInterval/CountMax).
+    pub client_alive_interval: Option<Duration>,
+    pub client_alive_count_max: u32,
+    /// Disconnect after this long without any packet from the client.
+    pub idle_timeout: Option<Duration>,
     /// Initial receive window and maximum packet we advertise per channel.
     pub channel_window: u32,
     pub channel_max_packet: u32,
@@ -91,10 +99,13 @@ impl ServerConfig {
             ],
             banner: None,
             max_auth_tries: 6,
-            login_grace_time: Duration::from_secs(120),
+            login_grace_time: Some(Duration::from_secs(120)),
             auth_failure_delay: Duration::from_millis(300),
             rekey_limit: 1 << 30,
             rekey_interval: Some(Duration::from_secs(3600)),
+            client_alive_interval: None,
+            client_alive_count_max: 3,
+            idle_timeout: None,
             channel_window: 16 * 1024 * 1024,
             channel_max_packet: 256 * 1024,
             max_channels: 16,

@@ -53,7 +53,11 @@ pub struct Connection {
     closed: Option<DisconnectReason>,
     pub(crate) now: Instant,
     pub(crate) last_kex_at: Instant,
-    login_deadline: Instant,
+    login_deadline: Option<Instant>,
+    /// When the last packet from the client arrived.
+    last_received: Instant,
+    /// Keepalives sent since then without any packet in return.
+    alive_probes: u32,
 }
 
 impl Connection {
@@ -61,7 +65,9 @@ impl Connection {
     /// once so the client does not wait a round trip for them.
     pub fn new(config: Arc<ServerConfig>, now: Instant) -> Self {
         let mut conn = Connection {
-            login_deadline: now + config.login_grace_time,
+            login_deadline: config.login_grace_time.map(|t| now + t),
+            last_received: now,
+            alive_probes: 0,
             config,
             client_version: None,
             decoder: Decoder::new(),
@@ -120,9 +126,34 @@ impl Connection {
         if self.closed.is_some() {
             return;
         }
-        if self.auth.user.is_none() && now >= self.login_deadline {
+        if self.auth.user.is_none() && self.login_deadline.is_some_and(|d| now >= d) {
             self.disconnect(msg::reason::BY_APPLICATION, "login grace time exceeded");
             return;
+        }
+        if self
+            .config
+            .idle_timeout
+            .is_some_and(|t| now >= self.last_received + t)
+        {
+            self.disconnect(msg::reason::BY_APPLICATION, "idle timeout");
+            return;
+        }
+        if let Some(due) = self.next_alive_probe() {
+            if now >= due {
+                if self.alive_probes >= self.config.client_alive_count_max {
+                    self.disconnect(
+                        msg::reason::BY_APPLICATION,
+                        "client not responding to keepalives",
+                    );
+                    return;
+                }
+                self.alive_probes += 1;
+                let mut p = Vec::with_capacity(32);
+                p.put_u8(msg::GLOBAL_REQUEST);
+                p.put_string(b"keepalive@openssh.com");
+                p.put_bool(true);
+                self.send_payload(p);
+            }
         }
         if self.auth.release_delayed_failure(now) {
             self.send_delayed_auth_failure();
@@ -139,8 +170,14 @@ impl Connection {
         }
         let mut t: Option<Instant> = None;
         let mut consider = |x: Instant| t = Some(t.map_or(x, |t| t.min(x)));
-        if self.auth.user.is_none() {
-            consider(self.login_deadline);
+        if let (None, Some(d)) = (&self.auth.user, self.login_deadline) {
+            consider(d);
+        }
+        if let Some(t) = self.config.idle_timeout {
+            consider(self.last_received + t);
+        }
+        if let Some(at) = self.next_alive_probe() {
+            consider(at);
         }
         if let Some(at) = self.auth.delayed_failure_at() {
             consider(at);
@@ -149,6 +186,14 @@ impl Connection {
             consider(self.last_kex_at + interval);
         }
         t
+    }
+
+    /// When the next keepalive is due: one interval after the last packet
+    /// from the client, then one interval after each unanswered probe.
+    fn next_alive_probe(&self) -> Option<Instant> {
+        let interval = self.config.client_alive_interval?;
+        self.auth.user.as_ref()?;
+        Some(self.last_received + interval * (self.alive_probes + 1))
     }
 
     pub fn poll_event(&mut self) -> Option<Event> {
@@ -251,6 +296,8 @@ impl Connection {
                     return;
                 }
             };
+            self.last_received = self.now;
+            self.alive_probes = 0;
             if let Err(e) = self.dispatch(&payload) {
                 tracing::debug!(error = %e, "protocol error");
                 self.disconnect(msg::reason::PROTOCOL_ERROR, &e.to_string());

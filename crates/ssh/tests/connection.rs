@@ -142,7 +142,7 @@ fn too_many_failures_disconnect() {
 #[test]
 fn login_grace_time_ends_an_unauthenticated_connection() {
     let mut cfg = config();
-    cfg.login_grace_time = Duration::from_secs(10);
+    cfg.login_grace_time = Some(Duration::from_secs(10));
     let mut c = Client::new(cfg);
     c.handshake();
     assert!(c.conn.poll_timeout().is_some());
@@ -466,4 +466,39 @@ fn client_initiated_rekey_keeps_the_session() {
     assert_eq!(c.conn.channel_send(ChannelId(id), b"still here"), 10);
     let p = c.expect(msg::CHANNEL_DATA);
     assert!(p.ends_with(b"still here"));
+}
+
+#[test]
+fn unanswered_keepalives_end_the_connection() {
+    let mut cfg = config();
+    cfg.client_alive_interval = Some(Duration::from_secs(15));
+    cfg.client_alive_count_max = 2;
+    let mut c = Client::new(cfg);
+    c.login();
+    c.advance(Duration::from_secs(15));
+    let g = c.expect(msg::GLOBAL_REQUEST);
+    assert!(g.windows(21).any(|w| w == b"keepalive@openssh.com"));
+    // Any answer resets the count.
+    c.send(&[msg::REQUEST_FAILURE]);
+    c.advance(Duration::from_secs(15));
+    c.expect(msg::GLOBAL_REQUEST);
+    c.advance(Duration::from_secs(15));
+    c.expect(msg::GLOBAL_REQUEST);
+    assert!(!c.is_disconnected());
+    c.advance(Duration::from_secs(15));
+    assert!(c.is_disconnected());
+}
+
+#[test]
+fn idle_timeout_disconnects_a_silent_client() {
+    let mut cfg = config();
+    cfg.idle_timeout = Some(Duration::from_secs(60));
+    let mut c = Client::new(cfg);
+    c.login();
+    c.advance(Duration::from_secs(59));
+    c.send(&[msg::IGNORE, 0, 0, 0, 0]);
+    c.advance(Duration::from_secs(59));
+    assert!(!c.is_disconnected());
+    c.advance(Duration::from_secs(1));
+    assert!(c.is_disconnected());
 }
