@@ -1,0 +1,33 @@
+//! The SFTP engine fed a valid INIT and then arbitrary bytes, over a real
+//! jailed filesystem in a scratch directory: requests must be answered or
+//! refused, never panic, and nothing may appear outside the root.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use std::sync::{Arc, OnceLock};
+use wharf_sftp::{SftpConfig, SftpSession};
+use wharf_vfs::{LocalFs, Vfs};
+
+fn fs() -> Arc<dyn Vfs> {
+    static FS: OnceLock<Arc<dyn Vfs>> = OnceLock::new();
+    FS.get_or_init(|| {
+        let root = std::env::temp_dir().join(format!("wharf-fuzz-sftp-{}", std::process::id()));
+        std::fs::create_dir_all(&root).expect("scratch root");
+        Arc::new(LocalFs::new(root).expect("open scratch root"))
+    })
+    .clone()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut session = SftpSession::new(fs(), SftpConfig::default());
+    // SSH_FXP_INIT, version 3.
+    session.receive(&[0, 0, 0, 5, 1, 0, 0, 0, 3]);
+    session.receive(data);
+    let mut out = Vec::new();
+    for _ in 0..64 {
+        out.clear();
+        match session.process(&mut out, 64 * 1024) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+});
