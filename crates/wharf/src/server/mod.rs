@@ -2,6 +2,7 @@
 
 mod connection;
 pub mod directory;
+mod engine;
 
 pub use connection::Shared;
 
