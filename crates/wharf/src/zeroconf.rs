@@ -131,6 +131,7 @@ pub fn build(zc: &ZeroConfig) -> anyhow::Result<(Config, Welcome)> {
         root: root.clone(),
         password_hash: Some(password_hash),
         authorized_keys,
+        scp: None,
     }])?;
 
     let listen = if zc.listen.is_empty() {
@@ -154,6 +155,7 @@ pub fn build(zc: &ZeroConfig) -> anyhow::Result<(Config, Welcome)> {
         client_alive_interval: None,
         client_alive_count_max: config::DEFAULT_CLIENT_ALIVE_COUNT_MAX,
         idle_timeout: None,
+        scp: true,
         users: Arc::new(users),
     };
     let welcome = Welcome {

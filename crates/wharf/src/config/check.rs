@@ -163,6 +163,7 @@ pub(super) fn check(
         client_alive_interval: settings.client_alive_interval,
         client_alive_count_max: settings.client_alive_count_max,
         idle_timeout: settings.idle_timeout,
+        scp: settings.scp,
         users,
     })
 }

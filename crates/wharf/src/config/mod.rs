@@ -70,6 +70,8 @@ pub struct Config {
     pub client_alive_count_max: u32,
     /// Drop a connection without traffic for this long; None: never.
     pub idle_timeout: Option<Duration>,
+    /// Whether `scp` commands are served; a user's own `scp` overrides it.
+    pub scp: bool,
     pub users: Arc<UserStore>,
 }
 

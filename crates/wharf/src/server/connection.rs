@@ -29,6 +29,8 @@ const REFUSAL: &[u8] = b"This service allows sftp and scp connections only.\r\n"
 pub struct Shared {
     pub ssh: Arc<ServerConfig>,
     pub users: Arc<dyn UserDirectory>,
+    /// Whether SCP is served to users without a setting of their own.
+    pub scp: bool,
 }
 
 /// Results of work done off the connection task.
@@ -243,6 +245,18 @@ impl Ctx<'_> {
                 self.conn.channel_request_reply(channel, false);
             }
             ChannelRequest::Exec(command) if is_scp(&command) => {
+                let allowed = self
+                    .user
+                    .as_deref()
+                    .and_then(|u| self.shared.users.scp_allowed(u));
+                if !allowed.unwrap_or(self.shared.scp) {
+                    tracing::info!(command = %command, "scp refused: disabled");
+                    self.refuse_program(
+                        channel,
+                        b"scp: SCP is disabled on this server; use sftp instead\n",
+                    );
+                    return;
+                }
                 let Some(fs) = root.and_then(open_root) else {
                     self.conn.channel_request_reply(channel, false);
                     return;

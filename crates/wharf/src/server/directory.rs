@@ -12,4 +12,7 @@ pub trait UserDirectory: Send + Sync + 'static {
     fn key_allowed(&self, user: &str, key: &PublicKey) -> bool;
     /// The user's jail: what they see as "/".
     fn root(&self, user: &str) -> Option<PathBuf>;
+    /// The user's own SCP setting, overriding the server's; None: no
+    /// setting of their own.
+    fn scp_allowed(&self, user: &str) -> Option<bool>;
 }

@@ -20,6 +20,7 @@ pub async fn run(config: crate::config::Config) -> anyhow::Result<()> {
     let shared = Arc::new(Shared {
         ssh: Arc::new(ssh),
         users,
+        scp: config.scp,
     });
     serve(
         &config.listen,

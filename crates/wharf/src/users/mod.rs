@@ -26,6 +26,8 @@ pub struct User {
     /// None: no password login.
     pub password_hash: Option<StoredHash>,
     pub authorized_keys: Vec<PublicKey>,
+    /// Whether this user may use SCP; None: the server's `scp` setting.
+    pub scp: Option<bool>,
 }
 
 impl fmt::Debug for User {
@@ -139,6 +141,10 @@ impl crate::server::directory::UserDirectory for UserStore {
     fn root(&self, user: &str) -> Option<PathBuf> {
         UserStore::root(self, user).map(Path::to_path_buf)
     }
+
+    fn scp_allowed(&self, user: &str) -> Option<bool> {
+        self.get(user).and_then(|u| u.scp)
+    }
 }
 
 /// A user name must be safe to log and to compare: printable, no spaces,
@@ -219,6 +225,7 @@ mod tests {
             root: PathBuf::from("/srv/alice"),
             password_hash: Some(StoredHash::parse(&hash_password(b"s3cret").unwrap()).unwrap()),
             authorized_keys: vec![parse_authorized_key(ED25519_LINE).unwrap().unwrap()],
+            scp: None,
         }
     }
 

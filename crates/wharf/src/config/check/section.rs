@@ -173,6 +173,17 @@ impl<'n> Section<'n> {
         }
     }
 
+    pub(super) fn boolean(&self, ck: &mut Checker<'_>, key: &str) -> Option<bool> {
+        let value = self.get(key)?;
+        match value.get_ref() {
+            Node::Boolean(b) => Some(*b),
+            _ => {
+                self.wrong_type(ck, key, value, "true or false");
+                None
+            }
+        }
+    }
+
     pub(super) fn integer(
         &self,
         ck: &mut Checker<'_>,

@@ -32,6 +32,7 @@ pub(super) const SERVER_KEYS: &[&str] = &[
     "client_alive_interval",
     "client_alive_count_max",
     "idle_timeout",
+    "scp",
 ];
 
 /// Bounds on files the config points at.
@@ -63,6 +64,7 @@ pub(super) struct ServerSettings {
     pub(super) client_alive_interval: Option<Duration>,
     pub(super) client_alive_count_max: u32,
     pub(super) idle_timeout: Option<Duration>,
+    pub(super) scp: bool,
 }
 
 /// Zero means "off" for the optional durations.
@@ -270,5 +272,6 @@ pub(super) fn server_settings(
         client_alive_interval,
         client_alive_count_max,
         idle_timeout,
+        scp: s.boolean(ck, "scp").unwrap_or(true),
     }
 }

@@ -17,6 +17,7 @@ const USER_KEYS: &[&str] = &[
     "authorized_keys",
     "authorized_keys_file",
     "root",
+    "scp",
 ];
 
 const MAX_AUTHORIZED_KEYS_FILE: u64 = 4 * 1024 * 1024;
@@ -182,10 +183,12 @@ fn check_user(
     if ck.diags.len() > errors_before {
         return None;
     }
+    let scp = s.boolean(ck, "scp");
     Some(User {
         name,
         root: root?,
         password_hash,
         authorized_keys: keys,
+        scp,
     })
 }
