@@ -38,6 +38,9 @@ pub enum Command {
     HashPassword,
     /// Generate a key pair: FILE (OpenSSH private key, mode 0600) and FILE.pub.
     Keygen(KeygenArgs),
+    /// Speak SFTP on stdin/stdout, as a drop-in for OpenSSH's sftp-server
+    /// (`Subsystem sftp /path/to/wharf sftp-server`, or `sftp -D`).
+    SftpServer(crate::sftp_server::SftpServerArgs),
 }
 
 #[derive(Debug, clap::Args)]

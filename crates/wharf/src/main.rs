@@ -9,6 +9,7 @@ mod config;
 mod console;
 mod hostkeys;
 mod server;
+mod sftp_server;
 #[cfg(test)]
 mod testutil;
 mod tty;
@@ -27,7 +28,13 @@ pub use console::announce_listening;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = init_logging(cli.log_level.as_deref()) {
+    // A subsystem's stderr reaches the client's terminal: sftp-server stays
+    // quiet unless asked, as OpenSSH's (which logs to syslog) does.
+    let default_level = match cli.command {
+        Command::SftpServer(_) => "error",
+        _ => "info",
+    };
+    if let Err(e) = init_logging(cli.log_level.as_deref(), default_level) {
         eprintln!("wharf: {e}");
         return ExitCode::from(2);
     }
@@ -36,6 +43,7 @@ fn main() -> ExitCode {
         Command::CheckConfig { file } => return check_config(&file),
         Command::HashPassword => hash_password(),
         Command::Keygen(args) => keygen(&args),
+        Command::SftpServer(args) => sftp_server::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -48,11 +56,11 @@ fn main() -> ExitCode {
 
 /// Logs go to stderr: stdout carries what scripts read (the listening
 /// lines, hashes). `-l` wins over RUST_LOG; the default is `info`.
-fn init_logging(level: Option<&str>) -> anyhow::Result<()> {
+fn init_logging(level: Option<&str>, default_level: &str) -> anyhow::Result<()> {
     let filter = match level {
         Some(level) => EnvFilter::try_new(level)
             .map_err(|e| anyhow::anyhow!("bad --log-level {level:?}: {e}"))?,
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)

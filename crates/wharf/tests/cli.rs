@@ -422,3 +422,62 @@ fn serve_with_a_config_announces_every_listener() {
     assert!(!first.iter().chain(&second).any(|l| l.contains("password:")));
     assert!(dir.path().join("state/ssh_host_ed25519_key").exists());
 }
+
+/// `wharf sftp-server` as OpenSSH's `sftp -D` drives a subsystem: put, get,
+/// mkdir and rename over stdin/stdout, checked on disk; with -R every
+/// change is refused and nothing appears.
+#[test]
+fn sftp_server_serves_openssh_sftp_over_stdio() {
+    if Command::new("sftp").arg("-h").output().is_err() {
+        eprintln!("skipped: no OpenSSH sftp on PATH");
+        return;
+    }
+    let dir = TempDir::new("sftp-server");
+    let content: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(dir.path().join("in.bin"), &content).unwrap();
+    let d = dir.path().display();
+    let batch = format!(
+        "put {d}/in.bin up.bin\nget up.bin {d}/back.bin\nmkdir sub\nrename up.bin sub/moved.bin\n"
+    );
+    let server = format!("{WHARF} sftp-server -d {d}/data");
+    let out = Command::new("sftp")
+        .args(["-b", "-", "-D", &server])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(batch.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(out.status.success(), "sftp failed: {}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read(dir.path().join("data/sub/moved.bin")).unwrap(),
+        content
+    );
+    assert_eq!(std::fs::read(dir.path().join("back.bin")).unwrap(), content);
+
+    let server = format!("{WHARF} sftp-server -R -d {d}/data");
+    let out = Command::new("sftp")
+        .args(["-b", "-", "-D", &server])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(format!("put {d}/in.bin ro.bin\n").as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("Permission denied"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("data/ro.bin").exists());
+}
