@@ -141,6 +141,7 @@ if stage_failed "install system packages" || stage_failed "python test environme
 fi
 
 run_stage "cargo fmt --check" cargo fmt --all -- --check
+run_stage "layering" bash scripts/check-layering.sh
 run_stage "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
 run_stage "cargo tests" cargo_tests
 run_stage "cargo build --release" cargo build --release -p wharf
