@@ -412,7 +412,9 @@ impl Connection {
     fn handle_service_request(&mut self, payload: &[u8]) -> Result<(), ProtocolError> {
         let mut r = Reader::new(&payload[1..]);
         let service = r.string()?;
-        if service == b"ssh-userauth" && !self.auth.service_accepted {
+        // Repeats are fine until authentication succeeds: paramiko asks
+        // again before every attempt, and OpenSSH's sshd accepts that.
+        if service == b"ssh-userauth" && self.auth.user.is_none() {
             self.auth.service_accepted = true;
             let mut p = Vec::with_capacity(20);
             p.put_u8(msg::SERVICE_ACCEPT);

@@ -502,3 +502,21 @@ fn idle_timeout_disconnects_a_silent_client() {
     c.advance(Duration::from_secs(1));
     assert!(c.is_disconnected());
 }
+
+#[test]
+fn the_userauth_service_may_be_requested_again_before_login() {
+    let mut c = Client::new(config());
+    c.handshake();
+    c.request_userauth_service();
+    c.request_userauth_service();
+    assert!(!c.is_disconnected());
+    c.send(&Client::password_request("alice", "pw"));
+    c.take_auth_request().unwrap();
+    c.conn.auth_decision(true);
+    c.expect(msg::USERAUTH_SUCCESS);
+    // After login it is no longer available.
+    let mut p = vec![msg::SERVICE_REQUEST];
+    p.put_string(b"ssh-userauth");
+    c.send(&p);
+    assert_eq!(disconnect_reason(&mut c), msg::reason::SERVICE_NOT_AVAILABLE);
+}
