@@ -160,12 +160,26 @@ impl Connection {
         r.finish()?;
         let reply = kexalg::server_exchange(ex.neg.kex, client_public)
             .map_err(|e| ProtocolError::new(format!("key exchange failed: {e}")))?;
-        let host_key = self.host_key(&ex)?;
-        let mut h = self.exchange_hasher(&ex, host_key.public_blob());
-        let mut buf = Vec::with_capacity(client_public.len() + reply.server_public.len() + 8);
-        buf.put_string(client_public);
-        buf.put_string(&reply.server_public);
-        h.update(&buf);
+        // RFC 5656 §4: the exchange hash covers Q_C and Q_S.
+        let mut fields = Vec::with_capacity(client_public.len() + reply.server_public.len() + 8);
+        fields.put_string(client_public);
+        fields.put_string(&reply.server_public);
+        self.reply_and_finish(&ex, msg::KEX_ECDH_REPLY, &reply, &fields)
+    }
+
+    /// Computes the exchange hash over the common fields, the method's own
+    /// `fields` and K; signs it; sends the reply (K_S, server public value,
+    /// signature) as `reply_type`; then switches keys.
+    fn reply_and_finish(
+        &mut self,
+        ex: &Exchange,
+        reply_type: u8,
+        reply: &KexReply,
+        fields: &[u8],
+    ) -> Result<(), ProtocolError> {
+        let host_key = self.host_key(ex)?;
+        let mut h = self.exchange_hasher(ex, host_key.public_blob());
+        h.update(fields);
         h.update(reply.shared_secret.encoded());
         let hash = h.finish();
         let sig = host_key
@@ -174,12 +188,12 @@ impl Connection {
         let mut p = Vec::with_capacity(
             64 + host_key.public_blob().len() + reply.server_public.len() + sig.len(),
         );
-        p.put_u8(msg::KEX_ECDH_REPLY);
+        p.put_u8(reply_type);
         p.put_string(host_key.public_blob());
         p.put_string(&reply.server_public);
         p.put_string(&sig);
         self.write_payload_now(&p);
-        self.finish_exchange(&ex, &reply, hash.as_ref())
+        self.finish_exchange(ex, reply, hash.as_ref())
     }
 
     fn on_gex_request(&mut self, ex: Box<Exchange>, payload: &[u8]) -> Result<(), ProtocolError> {
@@ -233,35 +247,20 @@ impl Connection {
         r.finish()?;
         let reply = kexalg::gex_server_exchange(&params.group, e)
             .map_err(|err| ProtocolError::new(format!("key exchange failed: {err}")))?;
-        let host_key = self.host_key(&ex)?;
-        let mut h = self.exchange_hasher(&ex, host_key.public_blob());
-        let mut buf = Vec::with_capacity(2 * params.group.p_mpint().len() + 64);
+        // RFC 4419 §3: min, n, max (only n for the old request), p, g, e, f.
+        let mut fields = Vec::with_capacity(2 * params.group.p_mpint().len() + 64);
         if let Some(min) = params.min {
-            buf.put_u32(min);
+            fields.put_u32(min);
         }
-        buf.put_u32(params.preferred);
+        fields.put_u32(params.preferred);
         if let Some(max) = params.max {
-            buf.put_u32(max);
+            fields.put_u32(max);
         }
-        buf.put_string(params.group.p_mpint());
-        buf.put_string(params.group.g_mpint());
-        buf.put_string(e);
-        buf.put_string(&reply.server_public);
-        h.update(&buf);
-        h.update(reply.shared_secret.encoded());
-        let hash = h.finish();
-        let sig = host_key
-            .sign(ex.neg.host_key, hash.as_ref())
-            .map_err(|err| ProtocolError::new(format!("host key signing failed: {err}")))?;
-        let mut p = Vec::with_capacity(
-            64 + host_key.public_blob().len() + reply.server_public.len() + sig.len(),
-        );
-        p.put_u8(msg::KEX_DH_GEX_REPLY);
-        p.put_string(host_key.public_blob());
-        p.put_string(&reply.server_public);
-        p.put_string(&sig);
-        self.write_payload_now(&p);
-        self.finish_exchange(&ex, &reply, hash.as_ref())
+        fields.put_string(params.group.p_mpint());
+        fields.put_string(params.group.g_mpint());
+        fields.put_string(e);
+        fields.put_string(&reply.server_public);
+        self.reply_and_finish(&ex, msg::KEX_DH_GEX_REPLY, &reply, &fields)
     }
 
     fn host_key(

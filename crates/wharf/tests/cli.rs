@@ -423,6 +423,22 @@ fn serve_with_a_config_announces_every_listener() {
     assert!(dir.path().join("state/ssh_host_ed25519_key").exists());
 }
 
+/// Runs OpenSSH's `sftp -b -` with `server_command` as its subsystem
+/// (`sftp -D`), feeding `batch` on stdin.
+fn sftp_direct(server_command: &str, batch: &str) -> Output {
+    Command::new("sftp")
+        .args(["-b", "-", "-D", server_command])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(batch.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap()
+}
+
 /// `wharf sftp-server` as OpenSSH's `sftp -D` drives a subsystem: put, get,
 /// mkdir and rename over stdin/stdout, checked on disk; with -R every
 /// change is refused and nothing appears.
@@ -436,21 +452,10 @@ fn sftp_server_serves_openssh_sftp_over_stdio() {
     let content: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
     std::fs::write(dir.path().join("in.bin"), &content).unwrap();
     let d = dir.path().display();
-    let batch = format!(
-        "put {d}/in.bin up.bin\nget up.bin {d}/back.bin\nmkdir sub\nrename up.bin sub/moved.bin\n"
+    let out = sftp_direct(
+        &format!("{WHARF} sftp-server -d {d}/data"),
+        &format!("put {d}/in.bin up.bin\nget up.bin {d}/back.bin\nmkdir sub\nrename up.bin sub/moved.bin\n"),
     );
-    let server = format!("{WHARF} sftp-server -d {d}/data");
-    let out = Command::new("sftp")
-        .args(["-b", "-", "-D", &server])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            c.stdin.take().unwrap().write_all(batch.as_bytes())?;
-            c.wait_with_output()
-        })
-        .unwrap();
     assert!(out.status.success(), "sftp failed: {}", text(&out.stderr));
     assert_eq!(
         std::fs::read(dir.path().join("data/sub/moved.bin")).unwrap(),
@@ -458,21 +463,10 @@ fn sftp_server_serves_openssh_sftp_over_stdio() {
     );
     assert_eq!(std::fs::read(dir.path().join("back.bin")).unwrap(), content);
 
-    let server = format!("{WHARF} sftp-server -R -d {d}/data");
-    let out = Command::new("sftp")
-        .args(["-b", "-", "-D", &server])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            c.stdin
-                .take()
-                .unwrap()
-                .write_all(format!("put {d}/in.bin ro.bin\n").as_bytes())?;
-            c.wait_with_output()
-        })
-        .unwrap();
+    let out = sftp_direct(
+        &format!("{WHARF} sftp-server -R -d {d}/data"),
+        &format!("put {d}/in.bin ro.bin\n"),
+    );
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("Permission denied"),
