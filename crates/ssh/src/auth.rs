@@ -81,8 +81,10 @@ impl Connection {
                 p.put_string(&blob);
                 self.send_payload(p);
             }
-            // A refused query costs no attempt: clients offer every key.
-            (Pending::PublicKeyQuery { .. }, false) => self.send_auth_failure(),
+            // A refused key counts as an attempt, as in OpenSSH (so keys
+            // cannot be probed without limit), but is answered at once:
+            // clients offer their keys in turn and are not guessing.
+            (Pending::PublicKeyQuery { .. }, false) => self.count_failure_now(),
             (_, true) => {
                 let user = self.auth.attempted_user.clone().unwrap_or_default();
                 self.send_payload(vec![msg::USERAUTH_SUCCESS]);
@@ -106,13 +108,7 @@ impl Connection {
 
     /// A failed attempt: counted, then answered after the failure delay.
     fn count_failure(&mut self) {
-        self.auth.failures += 1;
-        if self.auth.failures >= self.config.max_auth_tries {
-            tracing::info!(user = ?self.auth.attempted_user, "too many authentication failures");
-            self.disconnect(
-                msg::reason::NO_MORE_AUTH_METHODS_AVAILABLE,
-                "Too many authentication failures",
-            );
+        if !self.record_failure() {
             return;
         }
         if self.config.auth_failure_delay.is_zero() {
@@ -120,6 +116,28 @@ impl Connection {
         } else {
             self.auth.delayed_failure = Some(self.now + self.config.auth_failure_delay);
         }
+    }
+
+    /// A failed attempt answered without the delay.
+    fn count_failure_now(&mut self) {
+        if self.record_failure() {
+            self.send_auth_failure();
+        }
+    }
+
+    /// Counts a failure; false when that was the last one allowed and the
+    /// connection is being closed.
+    fn record_failure(&mut self) -> bool {
+        self.auth.failures += 1;
+        if self.auth.failures >= self.config.max_auth_tries {
+            tracing::info!(user = ?self.auth.attempted_user, "too many authentication failures");
+            self.disconnect(
+                msg::reason::NO_MORE_AUTH_METHODS_AVAILABLE,
+                "Too many authentication failures",
+            );
+            return false;
+        }
+        true
     }
 
     pub(crate) fn send_delayed_auth_failure(&mut self) {
@@ -231,8 +249,9 @@ impl Connection {
                 Ok(())
             }
             _ => {
-                // Unknown or disabled method: not an attempt, just a no.
-                self.send_auth_failure();
+                // An unknown or disabled method counts, as in OpenSSH;
+                // only "none" (asking which methods exist) is free.
+                self.count_failure_now();
                 Ok(())
             }
         }
@@ -248,12 +267,12 @@ impl Connection {
             .filter(|a| self.config.pubkey_algorithms.contains(a));
         let key = PublicKey::from_blob(blob).ok();
         let (Some(alg), Some(key)) = (alg, key) else {
-            self.send_auth_failure();
+            self.count_failure_now();
             return Ok(());
         };
         let allow_sha1 = self.config.pubkey_algorithms.contains(&SigAlg::RsaSha1);
         if !key.accepts_sig_alg(alg, allow_sha1) {
-            self.send_auth_failure();
+            self.count_failure_now();
             return Ok(());
         }
         if !signed {

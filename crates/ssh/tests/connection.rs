@@ -518,5 +518,62 @@ fn the_userauth_service_may_be_requested_again_before_login() {
     let mut p = vec![msg::SERVICE_REQUEST];
     p.put_string(b"ssh-userauth");
     c.send(&p);
-    assert_eq!(disconnect_reason(&mut c), msg::reason::SERVICE_NOT_AVAILABLE);
+    assert_eq!(
+        disconnect_reason(&mut c),
+        msg::reason::SERVICE_NOT_AVAILABLE
+    );
+}
+
+#[test]
+fn refused_key_queries_count_towards_the_limit_without_delay() {
+    let mut cfg = config();
+    cfg.max_auth_tries = 3;
+    let mut c = Client::new(cfg);
+    c.handshake();
+    c.request_userauth_service();
+    for i in 0..3 {
+        let key = HostKey::generate(KeyKind::Ed25519).unwrap();
+        let mut q = vec![msg::USERAUTH_REQUEST];
+        q.put_string(b"bob");
+        q.put_string(b"ssh-connection");
+        q.put_string(b"publickey");
+        q.put_bool(false);
+        q.put_string(b"ssh-ed25519");
+        q.put_string(key.public_blob());
+        c.send(&q);
+        assert!(c.take_auth_request().is_some(), "query {i}");
+        c.conn.auth_decision(false);
+        if i < 2 {
+            // Answered at once: no failure delay for key queries.
+            c.expect(msg::USERAUTH_FAILURE);
+        }
+    }
+    assert_eq!(
+        disconnect_reason(&mut c),
+        msg::reason::NO_MORE_AUTH_METHODS_AVAILABLE
+    );
+}
+
+#[test]
+fn none_is_free_but_unknown_methods_count() {
+    let mut cfg = config();
+    cfg.max_auth_tries = 2;
+    let mut c = Client::new(cfg);
+    c.handshake();
+    c.request_userauth_service();
+    let request = |method: &[u8]| {
+        let mut p = vec![msg::USERAUTH_REQUEST];
+        p.put_string(b"alice");
+        p.put_string(b"ssh-connection");
+        p.put_string(method);
+        p
+    };
+    for _ in 0..5 {
+        c.send(&request(b"none"));
+        c.expect(msg::USERAUTH_FAILURE);
+    }
+    c.send(&request(b"hostbased-nonsense"));
+    c.expect(msg::USERAUTH_FAILURE);
+    c.send(&request(b"gssapi-with-mic"));
+    assert!(c.is_disconnected());
 }
