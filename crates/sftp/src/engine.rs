@@ -1,18 +1,20 @@
 //! Request handling: one version-neutral handler per request, each returning either its reply
 //! (already appended) or a [`Refusal`] that becomes a STATUS reply.
 
+use std::cell::OnceCell;
 use std::sync::Arc;
 
-use wharf_vfs::{RenameMode, VPath, Vfs, VfsError};
+use wharf_vfs::{FileType, RenameMode, VPath, Vfs, VfsError, VfsErrorKind};
 
-use crate::ext;
+use crate::ext::{self, Offer};
 use crate::handles::{DirHandle, FileHandle, Handle, HandleTable};
 use crate::longname;
 use crate::proto::attrs::Attrs;
 use crate::proto::reply::{self, Data, Names};
-use crate::proto::request::{self, OpenFlags, Request};
+use crate::proto::request::{self, OpenFlags, RealPathControl, Request};
 use crate::proto::status::StatusCode;
-use crate::proto::{MAX_VERSION, MIN_VERSION, SSH_FXP_INIT};
+use crate::proto::{MAX_VERSION, MIN_CODEC_VERSION, MIN_VERSION, SSH_FXP_INIT};
+use crate::users::Users;
 use crate::wire::{DecodeError, Reader};
 use crate::{SftpConfig, SftpError};
 
@@ -26,6 +28,8 @@ pub(crate) enum Refusal {
     Malformed,
     /// The request failed with this status.
     Status(StatusCode),
+    /// The request gets this status and then the session ends (a bad `version-select`).
+    Fatal(StatusCode, &'static str),
 }
 
 impl From<DecodeError> for Refusal {
@@ -74,8 +78,15 @@ impl Limits {
 
 /// The per-session state every handler works on.
 pub(crate) struct Engine {
-    /// The negotiated protocol version; `None` until SSH_FXP_INIT.
+    /// The protocol version whose layouts are used (the negotiated one, or 3 for clients at 1
+    /// and 2); `None` until SSH_FXP_INIT.
     version: Option<u32>,
+    /// Whether no request has arrived since INIT (`version-select` must be the first).
+    first_request: bool,
+    /// The versions announced in `versions` (empty if it was not announced).
+    selectable: Vec<u32>,
+    /// Owner and group names, loaded on first use by a v4+ session.
+    users: OnceCell<Users>,
     fs: Arc<dyn Vfs>,
     config: SftpConfig,
     limits: Limits,
@@ -88,6 +99,9 @@ impl Engine {
     pub(crate) fn new(fs: Arc<dyn Vfs>, config: SftpConfig) -> Self {
         Self {
             version: None,
+            first_request: false,
+            selectable: Vec::new(),
+            users: OnceCell::new(),
             limits: Limits::new(&config),
             fs,
             config,
@@ -114,24 +128,84 @@ impl Engine {
         let id = r
             .u32("request id")
             .map_err(|_| SftpError::MissingRequestId { packet_type })?;
-        self.dispatch(version, packet_type, id, r, out);
-        Ok(())
+        let first = std::mem::replace(&mut self.first_request, false);
+        self.dispatch(version, first, packet_type, id, r, out)
     }
 
     /// SSH_FXP_INIT: `uint32 version`, then (v3) extension pairs, which name nothing this server
     /// acts on and are ignored, as OpenSSH does. A repeated INIT is answered again rather than
     /// treated as an attack (some clients send one; spec digest P10).
+    ///
+    /// The answer is min(client, configured max), never above what the client asked
+    /// (proftpd#1200); clients at 1 and 2 are then served with v3's layouts.
     fn init(&mut self, r: &mut Reader<'_>, out: &mut Vec<u8>) -> Result<(), SftpError> {
         let client = r.u32("version").map_err(SftpError::MalformedInit)?;
-        if client < MIN_VERSION {
-            return Err(SftpError::UnsupportedVersion {
-                client,
-                min: MIN_VERSION,
-            });
+        let (min, max) = self.version_range();
+        let version = client.min(max);
+        if client < min || version < min {
+            return Err(SftpError::UnsupportedVersion { client, min });
         }
-        let version = client.min(MAX_VERSION);
-        self.version = Some(version);
-        reply::version(out, version, &ext::announcements(version));
+        self.version = Some(version.max(MIN_CODEC_VERSION));
+        self.first_request = true;
+        // `version-select` can pick any configured version the codec has a layout of.
+        self.selectable = if version >= 3 {
+            (min.max(MIN_CODEC_VERSION)..=max).collect()
+        } else {
+            Vec::new()
+        };
+        let offer = Offer {
+            version,
+            selectable: self.selectable.clone(),
+            max_read_len: self.limits.max_read_len,
+        };
+        reply::version(out, version, &ext::announcements(&offer));
+        if version != 3 || self.selectable.len() < 2 {
+            // `versions` was not announced, so no selection is allowed.
+            self.selectable.clear();
+        }
+        Ok(())
+    }
+
+    /// The configured versions, clamped to what this engine has.
+    fn version_range(&self) -> (u32, u32) {
+        let max = self.config.max_version.clamp(MIN_VERSION, MAX_VERSION);
+        let min = self.config.min_version.clamp(MIN_VERSION, MAX_VERSION);
+        (min, max)
+    }
+
+    /// `version-select` (-13 §5.5): `string version-from-list`, valid only as the first request
+    /// after a VERSION that announced `versions`, and only for a listed version. Success
+    /// switches the session's layouts and answers OK; anything else answers a status and ends
+    /// the session, as the draft requires.
+    fn version_select(
+        &mut self,
+        first: bool,
+        id: u32,
+        body: &mut Reader<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Refusal> {
+        if !first {
+            return Err(Refusal::Fatal(
+                StatusCode::Failure,
+                "not the first request after SSH_FXP_VERSION",
+            ));
+        }
+        let Ok(text) = body.string("version-from-list") else {
+            return Err(Refusal::Fatal(StatusCode::BadMessage, "malformed request"));
+        };
+        let chosen = std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| t.parse::<u32>().ok())
+            .filter(|v| self.selectable.contains(v));
+        let Some(chosen) = chosen else {
+            return Err(Refusal::Fatal(
+                StatusCode::InvalidParameter,
+                "version not offered in `versions`",
+            ));
+        };
+        self.version = Some(chosen);
+        self.selectable.clear();
+        self.ok(out, id);
         Ok(())
     }
 
@@ -140,21 +214,34 @@ impl Engine {
     fn dispatch(
         &mut self,
         version: u32,
+        first: bool,
         packet_type: u8,
         id: u32,
         mut body: Reader<'_>,
         out: &mut Vec<u8>,
-    ) {
+    ) -> Result<(), SftpError> {
         let result = match request::decode(version, packet_type, &mut body) {
+            Ok(Some(Request::Extended { name, mut body })) if name == b"version-select" => {
+                self.version_select(first, id, &mut body, out)
+            }
             Ok(Some(request)) => self.handle(version, id, request, out),
             Ok(None) => Err(Refusal::Status(StatusCode::OpUnsupported)),
-            Err(_) => Err(Refusal::Malformed),
+            // A field that parsed but holds an undefined value (an OPEN disposition, a
+            // REALPATH control byte) is INVALID_PARAMETER (FAILURE before v6), as ProFTPD
+            // answers; a truncated packet is BAD_MESSAGE.
+            Err(DecodeError::Invalid { .. }) => Err(Refusal::Status(StatusCode::InvalidParameter)),
+            Err(DecodeError::Truncated { .. }) => Err(Refusal::Malformed),
         };
         match result {
             Ok(()) => {}
             Err(Refusal::Malformed) => reply::status(out, version, id, StatusCode::BadMessage),
             Err(Refusal::Status(code)) => reply::status(out, version, id, code),
+            Err(Refusal::Fatal(code, reason)) => {
+                reply::status(out, version, id, code);
+                return Err(SftpError::InvalidVersionSelect { reason });
+            }
         }
+        Ok(())
     }
 
     pub(crate) fn limits(&self) -> Limits {
@@ -181,11 +268,50 @@ impl Engine {
     }
 
     /// The open file behind `handle`; a directory or unknown handle is INVALID_HANDLE.
-    pub(crate) fn file(&mut self, handle: &[u8]) -> Result<&FileHandle, Refusal> {
+    pub(crate) fn file(&mut self, handle: &[u8]) -> Result<&mut FileHandle, Refusal> {
         match self.handles.get_mut(handle) {
             Some(Handle::File(file)) => Ok(file),
             _ => Err(StatusCode::InvalidHandle.into()),
         }
+    }
+
+    /// The attributes to report for `md`: v4+ sessions get owner and group names where the
+    /// user database has them (else the encoder sends the numeric ids as strings).
+    fn attrs_of(&self, version: u32, md: &wharf_vfs::Metadata) -> Attrs {
+        let mut attrs = Attrs::from_metadata(md);
+        if version >= 4 {
+            name_attrs(self.users.get_or_init(Users::load), &mut attrs);
+        }
+        attrs
+    }
+
+    /// A client's v4+ owner and group names as ids for SETSTAT; an unknown name is
+    /// OWNER_INVALID / GROUP_INVALID (UNKNOWN_PRINCIPAL in v5, FAILURE in v4).
+    fn resolve_owner(&self, attrs: &mut Attrs) -> Result<(), Refusal> {
+        if attrs.owner.is_none() && attrs.group.is_none() {
+            return Ok(());
+        }
+        let users = self.users.get_or_init(Users::load);
+        if let Some(owner) = &attrs.owner {
+            attrs.uid = Some(users.uid(owner).ok_or(StatusCode::OwnerInvalid)?);
+        }
+        if let Some(group) = &attrs.group {
+            attrs.gid = Some(users.gid(group).ok_or(StatusCode::GroupInvalid)?);
+        }
+        Ok(())
+    }
+
+    /// For v4+, a missing file whose parent directory is missing too is NO_SUCH_PATH
+    /// (-04 §7); everything else maps as [`StatusCode::from`] does.
+    fn path_error(&self, version: u32, path: &VPath, err: &VfsError) -> Refusal {
+        let code = StatusCode::from(err);
+        if version >= 4
+            && err.kind() == VfsErrorKind::NotFound
+            && self.fs.stat(&path.parent()).is_err()
+        {
+            return StatusCode::NoSuchPath.into();
+        }
+        code.into()
     }
 
     fn handle(
@@ -199,11 +325,24 @@ impl Engine {
             return Err(StatusCode::PermissionDenied.into());
         }
         match request {
-            Request::Open { path, flags, attrs } => self.open(id, path, flags, &attrs, out),
+            Request::Open { path, flags, attrs } => {
+                self.open(version, id, path, flags, &attrs, out)
+            }
             Request::Close { handle } => {
-                self.handles
+                let handle = self
+                    .handles
                     .remove(handle)
                     .ok_or(StatusCode::InvalidHandle)?;
+                if let Handle::File(FileHandle {
+                    delete_on_close: Some(path),
+                    file,
+                    ..
+                }) = handle
+                {
+                    // Closed before the removal, so nothing can be written after it.
+                    drop(file);
+                    self.fs.remove(&path)?;
+                }
                 self.ok(out, id);
                 Ok(())
             }
@@ -228,32 +367,40 @@ impl Engine {
             Request::Stat { path, follow } => {
                 let path = self.resolve(path);
                 let md = if follow {
-                    self.fs.stat(&path)?
+                    self.fs.stat(&path)
                 } else {
-                    self.fs.lstat(&path)?
+                    self.fs.lstat(&path)
                 };
-                reply::attrs(out, version, id, &Attrs::from_metadata(&md));
+                let md = md.map_err(|err| self.path_error(version, &path, &err))?;
+                reply::attrs(out, version, id, &self.attrs_of(version, &md));
                 Ok(())
             }
             Request::Fstat { handle } => {
                 let md = self.file(handle)?.file.stat()?;
-                reply::attrs(out, version, id, &Attrs::from_metadata(&md));
+                reply::attrs(out, version, id, &self.attrs_of(version, &md));
                 Ok(())
             }
-            Request::SetStat { path, attrs } => {
+            Request::SetStat { path, mut attrs } => {
                 let path = self.resolve(path);
-                self.fs.set_stat(&path, &attrs.to_set_attrs())?;
+                self.resolve_owner(&mut attrs)?;
+                self.fs
+                    .set_stat(&path, &attrs.to_set_attrs())
+                    .map_err(|err| self.path_error(version, &path, &err))?;
                 self.ok(out, id);
                 Ok(())
             }
-            Request::FSetStat { handle, attrs } => {
+            Request::FSetStat { handle, mut attrs } => {
+                self.resolve_owner(&mut attrs)?;
                 self.file(handle)?.file.set_stat(&attrs.to_set_attrs())?;
                 self.ok(out, id);
                 Ok(())
             }
             Request::OpenDir { path } => {
                 let path = self.resolve(path);
-                let dir = self.fs.open_dir(&path)?;
+                let dir = self
+                    .fs
+                    .open_dir(&path)
+                    .map_err(|err| self.path_error(version, &path, &err))?;
                 let handle = Handle::Dir(DirHandle {
                     dir,
                     pending: Vec::new(),
@@ -262,13 +409,19 @@ impl Engine {
             }
             Request::ReadDir { handle } => self.read_dir(version, id, handle, out),
             Request::Remove { path } => {
-                self.fs.remove(&self.resolve(path))?;
+                let path = self.resolve(path);
+                self.fs
+                    .remove(&path)
+                    .map_err(|err| self.path_error(version, &path, &err))?;
                 self.ok(out, id);
                 Ok(())
             }
             Request::Mkdir { path, attrs } => {
                 let mode = attrs.permissions.unwrap_or(0o777) & !self.config.umask & 0o7777;
-                self.fs.mkdir(&self.resolve(path), mode)?;
+                let path = self.resolve(path);
+                self.fs
+                    .mkdir(&path, mode)
+                    .map_err(|err| self.path_error(version, &path, &err))?;
                 self.ok(out, id);
                 Ok(())
             }
@@ -277,11 +430,20 @@ impl Engine {
                 self.ok(out, id);
                 Ok(())
             }
-            Request::RealPath { path } => {
+            Request::RealPath {
+                path,
+                control: None,
+                ..
+            } => {
                 let path = self.fs.realpath(&self.resolve(path))?;
                 reply::single_name(out, version, id, path.as_bytes());
                 Ok(())
             }
+            Request::RealPath {
+                path,
+                control: Some(control),
+                compose,
+            } => self.realpath_v6(version, id, path, control, &compose, out),
             Request::Rename {
                 from,
                 to,
@@ -292,8 +454,10 @@ impl Engine {
                 } else {
                     RenameMode::NoReplace
                 };
+                let from = self.resolve(from);
                 self.fs
-                    .rename(&self.resolve(from), &self.resolve(to), mode)?;
+                    .rename(&from, &self.resolve(to), mode)
+                    .map_err(|err| self.path_error(version, &from, &err))?;
                 self.ok(out, id);
                 Ok(())
             }
@@ -317,6 +481,47 @@ impl Engine {
                 self.ok(out, id);
                 Ok(())
             }
+            Request::Block {
+                handle,
+                offset,
+                len,
+                mask,
+            } => {
+                // uLockMask holds only BLOCK_READ/WRITE/DELETE/ADVISORY (0x40–0x200).
+                if mask & !0x3c0 != 0 {
+                    return Err(StatusCode::InvalidParameter.into());
+                }
+                // Advisory ranges kept per handle, so they only ever conflict with this
+                // session's own BLOCKs: the mask's access kinds are not enforced against
+                // READ/WRITE, which the `supported2` block vector says (advisory only).
+                let file = self.file(handle)?;
+                let end = range_end(offset, len);
+                let overlaps = file
+                    .locks
+                    .iter()
+                    .any(|&(o, l)| offset < range_end(o, l) && o < end);
+                if overlaps {
+                    return Err(StatusCode::ByteRangeLockRefused.into());
+                }
+                file.locks.push((offset, len));
+                self.ok(out, id);
+                Ok(())
+            }
+            Request::Unblock {
+                handle,
+                offset,
+                len,
+            } => {
+                let file = self.file(handle)?;
+                let at = file
+                    .locks
+                    .iter()
+                    .position(|&range| range == (offset, len))
+                    .ok_or(StatusCode::NoMatchingByteRangeLock)?;
+                file.locks.swap_remove(at);
+                self.ok(out, id);
+                Ok(())
+            }
             Request::Extended { name, mut body } => {
                 let ext = ext::find(name, version).ok_or(StatusCode::OpUnsupported)?;
                 if self.config.read_only && ext.does_write {
@@ -329,6 +534,7 @@ impl Engine {
 
     fn open(
         &mut self,
+        version: u32,
         id: u32,
         path: &[u8],
         flags: OpenFlags,
@@ -337,14 +543,85 @@ impl Engine {
     ) -> Result<(), Refusal> {
         let mode = attrs.permissions.unwrap_or(0o666) & !self.config.umask & 0o7777;
         let options = flags.to_options(mode);
-        let file = self.fs.open(&self.resolve(path), &options)?;
+        let path = self.resolve(path);
+        if flags.nofollow {
+            // NOFOLLOW: a final symlink is LINK_LOOP (-13 §8.1.1). Checked before the open
+            // rather than atomically: the backend has no O_NOFOLLOW option, and a link swapped
+            // in between is still resolved inside the jail, so the race costs only the flag's
+            // semantics, never confinement.
+            if let Ok(md) = self.fs.lstat(&path) {
+                if md.file_type == FileType::Symlink {
+                    return Err(StatusCode::LinkLoop.into());
+                }
+            }
+        }
+        if version >= 6 {
+            // v6: opening a directory is FILE_IS_A_DIRECTORY (-13 §8.1.1).
+            if let Ok(md) = self.fs.stat(&path) {
+                if md.is_dir() {
+                    return Err(StatusCode::FileIsADirectory.into());
+                }
+            }
+        }
+        let file = self
+            .fs
+            .open(&path, &options)
+            .map_err(|err| self.path_error(version, &path, &err))?;
         // The backend opens read-write, write-only or (otherwise) read-only.
         let handle = Handle::File(FileHandle {
             file,
             readable: options.read || !options.write,
             writable: options.write,
+            delete_on_close: flags.delete_on_close.then_some(path),
+            locks: Vec::new(),
         });
         self.reply_handle(id, handle, out)
+    }
+
+    /// v6 REALPATH (-13 §8.9): the original path with each compose-path applied in turn (an
+    /// absolute one replaces the result so far), then checked as `control` asks. NO_CHECK is
+    /// purely lexical and never fails; STAT_IF and STAT_ALWAYS canonicalise through the
+    /// backend's `realpath` (LocalFs's is lexical too, by design) and report the attributes
+    /// that `stat` (following symlinks) gives.
+    fn realpath_v6(
+        &mut self,
+        version: u32,
+        id: u32,
+        path: &[u8],
+        control: RealPathControl,
+        compose: &[&[u8]],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Refusal> {
+        let mut result = self.resolve(path);
+        for part in compose {
+            result = VPath::resolve(&result, part);
+        }
+        let (name, attrs) = match control {
+            RealPathControl::NoCheck => (result, Attrs::default()),
+            RealPathControl::StatIf => {
+                match self.fs.realpath(&result).and_then(|p| {
+                    let md = self.fs.stat(&p)?;
+                    Ok((p, md))
+                }) {
+                    Ok((p, md)) => (p, self.attrs_of(version, &md)),
+                    // Type UNKNOWN: the encoder sends it for attributes without a type.
+                    Err(_) => (result, Attrs::default()),
+                }
+            }
+            RealPathControl::StatAlways => {
+                let canonical = self
+                    .fs
+                    .realpath(&result)
+                    .map_err(|err| self.path_error(version, &result, &err))?;
+                let md = self.fs.stat(&canonical)?;
+                let attrs = self.attrs_of(version, &md);
+                (canonical, attrs)
+            }
+        };
+        let mut names = Names::begin(out, id);
+        names.push(out, version, name.as_bytes(), name.as_bytes(), &attrs);
+        names.finish(out);
+        Ok(())
     }
 
     /// Stores a new handle and answers with its wire form; a full table is FAILURE, as when
@@ -414,6 +691,7 @@ impl Engine {
     ) -> Result<(), Refusal> {
         let budget = self.limits.max_read_len as usize;
         let now = longname::now();
+        let users = (version >= 4).then(|| self.users.get_or_init(Users::load));
         let longname_buf = &mut self.longname;
         let Some(Handle::Dir(dir)) = self.handles.get_mut(handle) else {
             return Err(StatusCode::InvalidHandle.into());
@@ -430,14 +708,26 @@ impl Engine {
         let mut names = Names::begin(out, id);
         let mut sent = 0;
         while let Some(entry) = dir.pending.pop() {
-            longname::format(longname_buf, &entry.name, &entry.metadata, now);
-            // name, longname, and at most 32 bytes of v3 attributes.
-            let size = 4 + entry.name.len() + 4 + longname_buf.len() + 32;
+            let mut attrs = Attrs::from_metadata(&entry.metadata);
+            let size = if let Some(users) = users {
+                // v4+ has no longname (-04 §7). Name, and at most 81 bytes of v6 attributes
+                // besides the owner and group strings (decimal ids are at most 10 bytes).
+                name_attrs(users, &mut attrs);
+                let names = [&attrs.owner, &attrs.group]
+                    .iter()
+                    .map(|n| n.as_ref().map_or(10, Vec::len))
+                    .sum::<usize>();
+                longname_buf.clear();
+                4 + entry.name.len() + 81 + 8 + names
+            } else {
+                longname::format(longname_buf, &entry.name, &entry.metadata, now);
+                // name, longname, and at most 32 bytes of v3 attributes.
+                4 + entry.name.len() + 4 + longname_buf.len() + 32
+            };
             if sent > 0 && out.len() - start + size > budget {
                 dir.pending.push(entry);
                 break;
             }
-            let attrs = Attrs::from_metadata(&entry.metadata);
             names.push(out, version, &entry.name, longname_buf, &attrs);
             sent += 1;
             if sent == READDIR_BATCH {
@@ -446,6 +736,28 @@ impl Engine {
         }
         names.finish(out);
         Ok(())
+    }
+}
+
+/// Fills owner and group names for the ids `users` knows.
+fn name_attrs(users: &Users, attrs: &mut Attrs) {
+    attrs.owner = attrs
+        .uid
+        .and_then(|uid| users.user_name(uid))
+        .map(<[u8]>::to_vec);
+    attrs.group = attrs
+        .gid
+        .and_then(|gid| users.group_name(gid))
+        .map(<[u8]>::to_vec);
+}
+
+/// The end of a BLOCK range; length 0 means "to the end of the file", whatever it becomes,
+/// so it is treated as reaching the end of the offset space.
+fn range_end(offset: u64, len: u64) -> u64 {
+    if len == 0 {
+        u64::MAX
+    } else {
+        offset.saturating_add(len)
     }
 }
 

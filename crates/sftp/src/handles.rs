@@ -3,7 +3,7 @@
 //! A handle is 8 bytes: the slot index and the slot's generation, so a stale handle of a
 //! closed and reused slot is rejected rather than silently naming another file.
 
-use wharf_vfs::{DirEntry, VfsDir, VfsFile};
+use wharf_vfs::{DirEntry, VPath, VfsDir, VfsFile};
 
 /// At most this many handles are open per session (OpenSSH bounds by its fd limit instead);
 /// announced in `limits@openssh.com`.
@@ -22,6 +22,11 @@ pub(crate) struct FileHandle {
     pub(crate) file: Box<dyn VfsFile>,
     pub(crate) readable: bool,
     pub(crate) writable: bool,
+    /// v6 DELETE_ON_CLOSE: the path removed when the handle is closed.
+    pub(crate) delete_on_close: Option<VPath>,
+    /// v6 BLOCK ranges `(offset, length)` granted on this handle: advisory and local to the
+    /// session (see the engine's BLOCK handler).
+    pub(crate) locks: Vec<(u64, u64)>,
 }
 
 #[derive(Debug)]

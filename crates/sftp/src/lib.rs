@@ -1,11 +1,12 @@
-//! The SFTP server engine: SFTP protocol version 3 (draft-ietf-secsh-filexfer-02, with
-//! OpenSSH's behaviour as the interoperability reference) over any byte stream.
+//! The SFTP server engine: SFTP protocol versions 1 to 6 over any byte stream. Version 3
+//! (draft-ietf-secsh-filexfer-02, with OpenSSH's behaviour as the interoperability reference);
+//! 4 (-04), 5 (-05) and 6 (-13); 1 and 2 are served with v3's layouts.
 //!
 //! [`SftpSession`] takes the client's bytes in and gives replies out; it owns no socket and no
 //! task, so the same engine serves an SSH channel, `wharf sftp-server` on stdin/stdout, and
 //! tests. Files are reached only through a [`wharf_vfs::Vfs`].
 //!
-//! Layout, built for versions 4–6 to come:
+//! Layout:
 //! - `proto`: the codec. Requests of any version decode into one version-neutral model, replies
 //!   encode per version, and one function maps a status code down to what a client knows.
 //! - `ext`: one table of extensions driving dispatch, the VERSION announcement and read-only
@@ -30,6 +31,7 @@ mod handles;
 mod longname;
 mod proto;
 mod session;
+mod users;
 mod wire;
 
 pub use proto::status::StatusCode;
@@ -48,6 +50,11 @@ pub struct SftpConfig {
     /// Longer packets end the session. Reads and writes are announced 1 KiB smaller to leave
     /// room for headers. Values below 34000, the drafts' minimum, are raised to it.
     pub max_packet_len: u32,
+    /// The highest protocol version offered (clamped to 1..=6). A client asking for more gets
+    /// this; one asking for less gets its own.
+    pub max_version: u32,
+    /// The lowest protocol version accepted; an older client's INIT ends the session.
+    pub min_version: u32,
 }
 
 impl Default for SftpConfig {
@@ -60,6 +67,8 @@ impl Default for SftpConfig {
             // 256 KiB message limit of OpenSSH's client (a larger one makes it
             // fail with "Received message too long").
             max_packet_len: 256 * 1024,
+            max_version: 6,
+            min_version: 1,
         }
     }
 }
@@ -102,5 +111,13 @@ pub enum SftpError {
         client: u32,
         /// The lowest version this engine speaks.
         min: u32,
+    },
+    /// A `version-select` request that was not the first request, named a version that was
+    /// not offered, or was malformed; the drafts require closing the channel (-13 §5.5).
+    /// Its STATUS reply has already been appended to the output.
+    #[error("invalid version-select: {reason}")]
+    InvalidVersionSelect {
+        /// What was wrong.
+        reason: &'static str,
     },
 }

@@ -71,7 +71,7 @@ impl<'a> Reader<'a> {
         std::mem::take(&mut self.buf)
     }
 
-    #[cfg(test)]
+    /// Whether every byte has been read (trailing optional fields are positional).
     pub(crate) fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }

@@ -24,8 +24,22 @@ fn protocol_violations_end_the_session() {
         violation(&packet(INIT, &[0, 0])),
         SftpError::MalformedInit(_)
     ));
+    // Versions 1 and 2 are served (with v3 layouts); 0 is below every version.
     assert!(matches!(
-        violation(&packet(INIT, &2u32.to_be_bytes())),
+        violation(&packet(INIT, &0u32.to_be_bytes())),
+        SftpError::UnsupportedVersion { client: 0, min: 1 }
+    ));
+    // A configured minimum of 3 refuses a v2 client.
+    let tmp = tempfile::tempdir().unwrap();
+    let fs = wharf_vfs::LocalFs::new(tmp.path().to_path_buf()).unwrap();
+    let config = SftpConfig {
+        min_version: 3,
+        ..SftpConfig::default()
+    };
+    let mut s = wharf_sftp::SftpSession::new(std::sync::Arc::new(fs), config);
+    s.receive(&packet(INIT, &2u32.to_be_bytes()));
+    assert!(matches!(
+        s.process(&mut Vec::new(), usize::MAX).unwrap_err(),
         SftpError::UnsupportedVersion { client: 2, min: 3 }
     ));
     assert!(matches!(violation(&[0, 0, 0, 0]), SftpError::EmptyPacket));

@@ -43,10 +43,11 @@ impl Packet {
     }
 }
 
-pub(crate) fn version(out: &mut Vec<u8>, version: u32, extensions: &[(&str, &[u8])]) {
+pub(crate) fn version<D: AsRef<[u8]>>(out: &mut Vec<u8>, version: u32, extensions: &[(&str, D)]) {
     let packet = Packet::begin(out, SSH_FXP_VERSION);
     put_u32(out, version);
     for (name, data) in extensions {
+        let data = data.as_ref();
         put_string(out, name.as_bytes());
         put_string(out, data);
     }

@@ -228,4 +228,58 @@ mod tests {
             assert_eq!(StatusCode::from(&err), code, "errno {errno}");
         }
     }
+
+    #[test]
+    fn v4_and_v5_down_mapping() {
+        // Expected values: the spec digest §6.2 table, v4 and v5 columns.
+        let cases = [
+            (InvalidHandle, 9, 9),
+            (NoSuchPath, 10, 10),
+            (FileAlreadyExists, 11, 11),
+            (WriteProtect, 12, 12),
+            (NoMedia, 13, 13),
+            (NoSpaceOnFilesystem, 4, 14),
+            (QuotaExceeded, 4, 15),
+            (UnknownPrincipal, 4, 16),
+            (LockConflict, 4, 17),
+            (DirNotEmpty, 4, 4),
+            (NotADirectory, 10, 10),
+            (InvalidFilename, 4, 4),
+            (LinkLoop, 2, 2),
+            (CannotDelete, 3, 3),
+            (InvalidParameter, 4, 4),
+            (FileIsADirectory, 4, 4),
+            (ByteRangeLockConflict, 4, 4),
+            (ByteRangeLockRefused, 4, 4),
+            (DeletePending, 4, 4),
+            (FileCorrupt, 4, 4),
+            (OwnerInvalid, 4, 16),
+            (GroupInvalid, 4, 16),
+            (NoMatchingByteRangeLock, 4, 4),
+        ];
+        for (code, v4, v5) in cases {
+            assert_eq!(code.for_version(4), v4, "{code:?} v4");
+            assert_eq!(code.for_version(5), v5, "{code:?} v5");
+            // v6 knows every code.
+            assert_eq!(code.for_version(6), code as u32, "{code:?} v6");
+        }
+    }
+
+    #[test]
+    fn more_vfs_errors_map_to_v6_codes() {
+        // Linux errno numbers: ENOTDIR, EISDIR, EROFS, ENAMETOOLONG, EINVAL, ENOSYS, EFBIG.
+        let cases = [
+            (20, NotADirectory),
+            (21, FileIsADirectory),
+            (30, WriteProtect),
+            (36, InvalidFilename),
+            (22, InvalidParameter),
+            (38, OpUnsupported),
+            (27, NoSpaceOnFilesystem),
+        ];
+        for (errno, code) in cases {
+            let err = VfsError::Os { op: "t", errno };
+            assert_eq!(StatusCode::from(&err), code, "errno {errno}");
+        }
+    }
 }
