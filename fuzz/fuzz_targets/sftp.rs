@@ -1,6 +1,8 @@
-//! The SFTP engine fed a valid INIT and then arbitrary bytes, over a real
-//! jailed filesystem in a scratch directory: requests must be answered or
-//! refused, never panic, and nothing may appear outside the root.
+//! The SFTP engine fed a valid INIT for the version the first input byte
+//! picks (1 to 6, so every version's codec is reached) and then arbitrary
+//! bytes, over a real jailed filesystem in a scratch directory: requests
+//! must be answered or refused, never panic, and nothing may appear
+//! outside the root.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, OnceLock};
@@ -18,9 +20,11 @@ fn fs() -> Arc<dyn Vfs> {
 }
 
 fuzz_target!(|data: &[u8]| {
+    let Some((&pick, data)) = data.split_first() else { return };
+    let version = 1 + pick % 6;
     let mut session = SftpSession::new(fs(), SftpConfig::default());
-    // SSH_FXP_INIT, version 3.
-    session.receive(&[0, 0, 0, 5, 1, 0, 0, 0, 3]);
+    // SSH_FXP_INIT with the chosen version.
+    session.receive(&[0, 0, 0, 5, 1, 0, 0, 0, version]);
     session.receive(data);
     let mut out = Vec::new();
     for _ in 0..64 {
