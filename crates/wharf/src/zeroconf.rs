@@ -156,6 +156,7 @@ pub fn build(zc: &ZeroConfig) -> anyhow::Result<(Config, Welcome)> {
         client_alive_count_max: config::DEFAULT_CLIENT_ALIVE_COUNT_MAX,
         idle_timeout: None,
         scp: true,
+        sftp_versions: (1, 6),
         users: Arc::new(users),
     };
     let welcome = Welcome {

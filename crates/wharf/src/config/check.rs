@@ -164,6 +164,7 @@ pub(super) fn check(
         client_alive_count_max: settings.client_alive_count_max,
         idle_timeout: settings.idle_timeout,
         scp: settings.scp,
+        sftp_versions: settings.sftp_versions,
         users,
     })
 }

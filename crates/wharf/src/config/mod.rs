@@ -72,6 +72,8 @@ pub struct Config {
     pub idle_timeout: Option<Duration>,
     /// Whether `scp` commands are served; a user's own `scp` overrides it.
     pub scp: bool,
+    /// The lowest and highest SFTP protocol versions offered.
+    pub sftp_versions: (u32, u32),
     pub users: Arc<UserStore>,
 }
 

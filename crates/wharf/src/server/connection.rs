@@ -31,6 +31,8 @@ pub struct Shared {
     pub users: Arc<dyn UserDirectory>,
     /// Whether SCP is served to users without a setting of their own.
     pub scp: bool,
+    /// The lowest and highest SFTP protocol versions offered.
+    pub sftp_versions: (u32, u32),
 }
 
 /// Results of work done off the connection task.
@@ -236,7 +238,13 @@ impl Ctx<'_> {
                     self.conn.channel_request_reply(channel, false);
                     return;
                 };
-                let engine = Engine::Sftp(SftpSession::new(fs, SftpConfig::default()));
+                let (min_version, max_version) = self.shared.sftp_versions;
+                let config = SftpConfig {
+                    min_version,
+                    max_version,
+                    ..SftpConfig::default()
+                };
+                let engine = Engine::Sftp(SftpSession::new(fs, config));
                 self.channels.insert(channel, EngineChannel::new(engine));
                 self.conn.channel_request_reply(channel, true);
             }

@@ -21,6 +21,7 @@ pub async fn run(config: crate::config::Config) -> anyhow::Result<()> {
         ssh: Arc::new(ssh),
         users,
         scp: config.scp,
+        sftp_versions: config.sftp_versions,
     });
     serve(
         &config.listen,

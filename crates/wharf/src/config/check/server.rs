@@ -33,6 +33,8 @@ pub(super) const SERVER_KEYS: &[&str] = &[
     "client_alive_count_max",
     "idle_timeout",
     "scp",
+    "sftp_min_version",
+    "sftp_max_version",
 ];
 
 /// Bounds on files the config points at.
@@ -65,6 +67,7 @@ pub(super) struct ServerSettings {
     pub(super) client_alive_count_max: u32,
     pub(super) idle_timeout: Option<Duration>,
     pub(super) scp: bool,
+    pub(super) sftp_versions: (u32, u32),
 }
 
 /// Zero means "off" for the optional durations.
@@ -273,5 +276,23 @@ pub(super) fn server_settings(
         client_alive_count_max,
         idle_timeout,
         scp: s.boolean(ck, "scp").unwrap_or(true),
+        sftp_versions: sftp_versions(ck, s),
     }
+}
+
+/// The SFTP protocol versions offered: 1 to 6 unless narrowed.
+fn sftp_versions(ck: &mut Checker<'_>, s: &Section<'_>) -> (u32, u32) {
+    let min = s.integer(ck, "sftp_min_version", 1, 6);
+    let max = s.integer(ck, "sftp_max_version", 1, 6);
+    let (lo, hi) = (min.unwrap_or(1) as u32, max.unwrap_or(6) as u32);
+    if lo > hi {
+        if let Some(v) = s.get("sftp_min_version") {
+            ck.at(
+                &v.span(),
+                format!("`sftp_min_version` {lo} is above `sftp_max_version` {hi}"),
+            );
+        }
+        return (1, 6);
+    }
+    (lo, hi)
 }

@@ -431,3 +431,46 @@ fn errors_display_as_file_line_column() {
         "/etc/wharf.toml:3:1: first\n/etc/wharf.toml: second"
     );
 }
+
+#[test]
+fn scp_and_sftp_version_settings() {
+    let dir = fixture();
+    let text = format!(
+        "[server]\nscp = false\nsftp_min_version = 3\nsftp_max_version = 5\n{}scp = true\n",
+        user(true)
+    );
+    let config = run(&dir, &text, Mode::Check).unwrap();
+    assert!(!config.scp);
+    assert_eq!(config.sftp_versions, (3, 5));
+    assert_eq!(config.users.get("alice").unwrap().scp, Some(true));
+
+    let defaults = run(&dir, &user(true), Mode::Check).unwrap();
+    assert!(defaults.scp);
+    assert_eq!(defaults.sftp_versions, (1, 6));
+
+    let text = format!(
+        "[server]\nscp = \"no\"\nsftp_min_version = 5\nsftp_max_version = 4\nsftp_max_version_typo = 1\n{}",
+        user(true)
+    );
+    let found = problems(&dir, &text);
+    assert!(
+        found
+            .iter()
+            .any(|(l, m)| *l == Some(2) && m.contains("true or false")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(l, m)| *l == Some(3) && m.contains("above `sftp_max_version` 4")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(l, m)| *l == Some(5) && m.contains("sftp_max_version_typo")),
+        "{found:#?}"
+    );
+    let out_of_range = format!("[server]\nsftp_max_version = 7\n{}", user(true));
+    assert_problems(&problems(&dir, &out_of_range), &[(2, "between 1 and 6")]);
+}
