@@ -22,6 +22,7 @@ import os
 import shutil
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import asyncssh
@@ -749,3 +750,29 @@ def test_disabled_scp_user_override_allows(scp_off, local):
     cp = run_scp(srv, [rspec(srv, carol, "/carol.bin"), back], user=carol, auth="key")
     assert cp.returncode == 0, _out(cp)
     assert_same_bytes(src, back)
+
+
+@pytest.mark.parametrize("how", ["channel_eof", "connection_drop"])
+def test_upload_cut_off_mid_file_leaves_no_partial_file(server, rdir, how):
+    """The client goes away after 100 KB of a 1 MB file: nothing may be left
+    under the target's name (the issue: no partial file named as the target)."""
+    _legacy_only(server)
+    rpath, on_disk = rdir
+    name = f"cut-{how}.bin"
+    client = paramiko_client(server, user=server.key_user)
+    try:
+        s = RawScp(client, f"scp -t {rpath}")
+        s.ack()
+        s.chan.sendall(f"C0644 1000000 {name}\n".encode())
+        s.ack()
+        s.chan.sendall(os.urandom(100_000))
+        if how == "channel_eof":
+            s.chan.shutdown_write()
+            time.sleep(0.5)
+    finally:
+        client.close()
+    target = on_disk / name
+    deadline = time.monotonic() + 10
+    while target.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not target.exists(), f"partial upload left at {target} ({target.stat().st_size} bytes)"

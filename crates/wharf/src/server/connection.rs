@@ -144,6 +144,11 @@ pub async fn serve(
         }
     }
     let _ = wr.shutdown().await;
+    // Engines still open (an SCP upload cut off mid-file) clean up when
+    // dropped, which may unlink a partial file: a blocking call.
+    if !channels.is_empty() {
+        tokio::task::spawn_blocking(move || drop(channels));
+    }
     if let Some(reason) = conn.closed() {
         tracing::info!(%peer, user = user.as_deref().unwrap_or("-"), reason = %reason.description, "connection closed");
     }
@@ -324,6 +329,9 @@ fn apply_done(done: Done, conn: &mut Connection, channels: &mut HashMap<ChannelI
             result,
         } => {
             let Some(ch) = channels.get_mut(&channel) else {
+                // The channel closed while the engine worked; dropping it
+                // may remove a partial upload, so not on this thread.
+                tokio::task::spawn_blocking(move || drop(engine));
                 return;
             };
             if !ch.stash.is_empty() {
