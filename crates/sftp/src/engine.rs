@@ -252,6 +252,16 @@ impl Engine {
         &*self.fs
     }
 
+    /// The negotiated version whose layouts replies use (handlers only run after INIT).
+    pub(crate) fn version(&self) -> u32 {
+        self.version.unwrap_or(MAX_VERSION)
+    }
+
+    /// The owner and group names, loaded on first use.
+    pub(crate) fn users(&self) -> &Users {
+        self.users.get_or_init(Users::load)
+    }
+
     pub(crate) fn read_only(&self) -> bool {
         self.config.read_only
     }
@@ -287,7 +297,7 @@ impl Engine {
 
     /// A client's v4+ owner and group names as ids for SETSTAT; an unknown name is
     /// OWNER_INVALID / GROUP_INVALID (UNKNOWN_PRINCIPAL in v5, FAILURE in v4).
-    fn resolve_owner(&self, attrs: &mut Attrs) -> Result<(), Refusal> {
+    pub(crate) fn resolve_owner(&self, attrs: &mut Attrs) -> Result<(), Refusal> {
         if attrs.owner.is_none() && attrs.group.is_none() {
             return Ok(());
         }

@@ -163,3 +163,43 @@ fn openssh_sftp_read_only_session() {
     names.sort();
     assert_eq!(names, ["present.txt"]);
 }
+
+#[test]
+fn openssh_sftp_server_side_copy() {
+    if !sftp_available() {
+        eprintln!("sftp not installed; skipping");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    let root = tmp.path().join("root");
+    fs::create_dir(&work).unwrap();
+    fs::create_dir(&root).unwrap();
+    // Several copy-data chunks.
+    let big = pattern(1024 * 1024 + 777);
+    fs::write(root.join("orig.bin"), &big).unwrap();
+
+    // `cp` (OpenSSH 9.0+) copies with copy-data.
+    let output = run_batch(
+        &work,
+        &root,
+        "",
+        "cp orig.bin copy.bin\n\
+         get copy.bin fetched.bin\n",
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if stderr.contains("Invalid command") {
+        eprintln!("this sftp has no cp command; skipping: {stderr}");
+        return;
+    }
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(fs::read(root.join("copy.bin")).unwrap(), big);
+    assert_eq!(fs::read(work.join("fetched.bin")).unwrap(), big);
+    assert_eq!(fs::read(root.join("orig.bin")).unwrap(), big);
+
+    // Read-only: the copy is refused and nothing is created.
+    let output = run_batch(&work, &root, "-R", "-cp orig.bin second.bin\n");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!root.join("second.bin").exists());
+}

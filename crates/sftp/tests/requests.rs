@@ -41,6 +41,14 @@ fn version_negotiation_and_extensions() {
                     ("hardlink@openssh.com", b"1"),
                     ("fsync@openssh.com", b"1"),
                     ("limits@openssh.com", b"1"),
+                    ("copy-data", b"1"),
+                    ("expand-path@openssh.com", b"1"),
+                    ("home-directory", b"1"),
+                    ("users-groups-by-id@openssh.com", b"1"),
+                    ("lsetstat@openssh.com", b"1"),
+                    ("copy-file", b"1"),
+                    ("space-available", b"1"),
+                    ("check-file", b"md5,sha1,sha224,sha256,sha384,sha512"),
                 ]
             );
         }

@@ -62,6 +62,15 @@ pub trait Vfs: Send + Sync {
     /// Changes attributes, following a final symlink.
     fn set_stat(&self, path: &VPath, attrs: &SetAttrs) -> Result<(), VfsError>;
 
+    /// Changes attributes of the final component itself, not following a final symlink (for
+    /// SFTP's `lsetstat@openssh.com`). A size is refused (truncating a link means nothing), and
+    /// so are permissions on a symlink, which Linux cannot change. Backends without it keep
+    /// this default, which reports the operation unsupported.
+    fn lset_stat(&self, path: &VPath, attrs: &SetAttrs) -> Result<(), VfsError> {
+        let _ = (path, attrs);
+        Err(VfsError::Unsupported { op: "lsetstat" })
+    }
+
     /// Removes a file or symlink (not a directory).
     fn remove(&self, path: &VPath) -> Result<(), VfsError>;
 

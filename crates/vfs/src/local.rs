@@ -238,6 +238,52 @@ impl Vfs for LocalFs {
         Ok(())
     }
 
+    fn lset_stat(&self, path: &VPath, attrs: &SetAttrs) -> Result<(), VfsError> {
+        const OP: &str = "lsetstat";
+        if attrs.size.is_some() {
+            return Err(VfsError::os(OP, Errno::INVAL));
+        }
+        if path.is_root() {
+            // The jail root is a directory, never a symlink.
+            return self.set_stat(path, attrs);
+        }
+        let (dir, name) = self.parent(path, OP, Errno::INVAL)?;
+        // Every step below names `name` inside `dir` without following it, so a symlink
+        // swapped in meanwhile is acted on itself and cannot lead out of the jail.
+        if let Some(permissions) = attrs.permissions {
+            let fd = fs::openat(
+                &dir,
+                name,
+                OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| VfsError::os(OP, e))?;
+            let st = fs::fstat(&fd).map_err(|e| VfsError::os(OP, e))?;
+            // Linux has no symlink modes: OpenSSH's fchmodat(AT_SYMLINK_NOFOLLOW) fails with
+            // EOPNOTSUPP here, and so does this.
+            if FileType::from_mode(st.st_mode) == FileType::Symlink {
+                return Err(VfsError::os(OP, Errno::OPNOTSUPP));
+            }
+            self.chmod_opath(&fd, path, permissions)
+                .map_err(|e| VfsError::os(OP, e))?;
+        }
+        if let Some(times) = timestamps(attrs) {
+            fs::utimensat(&dir, name, &times, AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(|e| VfsError::os(OP, e))?;
+        }
+        if attrs.uid.is_some() || attrs.gid.is_some() {
+            fs::chownat(
+                &dir,
+                name,
+                uid(attrs.uid),
+                gid(attrs.gid),
+                AtFlags::SYMLINK_NOFOLLOW,
+            )
+            .map_err(|e| VfsError::os(OP, e))?;
+        }
+        Ok(())
+    }
+
     fn remove(&self, path: &VPath) -> Result<(), VfsError> {
         let (dir, name) = self.parent(path, "remove", Errno::BUSY)?;
         fs::unlinkat(&dir, name, AtFlags::empty()).map_err(|e| VfsError::os("remove", e))

@@ -521,3 +521,55 @@ fn missing_root_is_an_error() {
     let err = LocalFs::new(tmp.path().join("nope")).unwrap_err();
     assert_eq!(err.kind(), VfsErrorKind::NotFound);
 }
+
+#[test]
+fn lset_stat_never_follows_a_final_symlink() {
+    let j = jail();
+    // A link whose target is outside the jail by host path: lset_stat must act on the link.
+    symlink(j.outside.join("secret"), j.root.join("out")).unwrap();
+    fs::set_permissions(j.outside.join("secret"), fs::Permissions::from_mode(0o644)).unwrap();
+    let secret_mtime = fs::metadata(j.outside.join("secret")).unwrap().mtime();
+    let times = SetAttrs {
+        atime: Some(Timestamp {
+            secs: 1_100_000_000,
+            nanos: 0,
+        }),
+        mtime: Some(Timestamp {
+            secs: 1_200_000_000,
+            nanos: 0,
+        }),
+        ..SetAttrs::default()
+    };
+    j.fs.lset_stat(&p("/out"), &times).unwrap();
+    let link = fs::symlink_metadata(j.root.join("out")).unwrap();
+    assert_eq!(link.mtime(), 1_200_000_000);
+    assert_eq!(
+        fs::metadata(j.outside.join("secret")).unwrap().mtime(),
+        secret_mtime
+    );
+    // Symlinks have no mode on Linux: refused, and the target is untouched.
+    let chmod = SetAttrs {
+        permissions: Some(0o600),
+        ..SetAttrs::default()
+    };
+    let err = j.fs.lset_stat(&p("/out"), &chmod).unwrap_err();
+    assert_eq!(err.kind(), VfsErrorKind::Unsupported);
+    let mode = fs::metadata(j.outside.join("secret")).unwrap().mode() & 0o777;
+    assert_eq!(mode, 0o644);
+    // A regular file is changed like set_stat would; a size is refused.
+    j.fs.lset_stat(&p("/file"), &chmod).unwrap();
+    assert_eq!(
+        fs::metadata(j.root.join("file")).unwrap().mode() & 0o777,
+        0o600
+    );
+    let size = SetAttrs {
+        size: Some(0),
+        ..SetAttrs::default()
+    };
+    let err = j.fs.lset_stat(&p("/file"), &size).unwrap_err();
+    assert_eq!(err.kind(), VfsErrorKind::InvalidInput);
+    assert_eq!(fs::read(j.root.join("file")).unwrap(), b"hello");
+    // The root itself is a directory: its times can be set.
+    j.fs.lset_stat(&p("/"), &times).unwrap();
+    assert_eq!(fs::metadata(&j.root).unwrap().mtime(), 1_200_000_000);
+}

@@ -2,6 +2,8 @@
 //! handler table. The same rows drive dispatch, what SSH_FXP_VERSION announces, and read-only
 //! mode, so an extension cannot be announced without a handler or dispatched past a policy.
 
+mod check_file;
+mod draft;
 mod openssh;
 
 use crate::engine::{Engine, Refusal};
@@ -21,6 +23,30 @@ pub(crate) struct Extension {
     pub(crate) does_write: bool,
     /// Handles the request body (after the name) and appends the reply.
     pub(crate) handler: fn(&mut Engine, u32, &mut Reader<'_>, &mut Vec<u8>) -> Result<(), Refusal>,
+    /// The name announced instead of `name`, where one announcement covers several requests
+    /// (`check-file` for `check-file-handle` and `check-file-name`, extensions-00 §3); rows
+    /// sharing it are announced once, with the first row's data.
+    pub(crate) announced_as: Option<&'static str>,
+}
+
+impl Extension {
+    fn announced_name(&self) -> &'static str {
+        self.announced_as.unwrap_or(self.name)
+    }
+}
+
+/// The rows announced to `version`, one per announced name.
+fn announced(version: u32) -> Vec<&'static Extension> {
+    let mut rows: Vec<&'static Extension> = Vec::new();
+    for ext in EXTENSIONS.iter().filter(|ext| version >= ext.min_version) {
+        if rows
+            .iter()
+            .all(|seen| seen.announced_name() != ext.announced_name())
+        {
+            rows.push(ext);
+        }
+    }
+    rows
 }
 
 /// Every extension, in announcement order.
@@ -31,6 +57,7 @@ pub(crate) static EXTENSIONS: &[Extension] = &[
         min_version: 3,
         does_write: true,
         handler: openssh::posix_rename,
+        announced_as: None,
     },
     Extension {
         name: "statvfs@openssh.com",
@@ -38,6 +65,7 @@ pub(crate) static EXTENSIONS: &[Extension] = &[
         min_version: 3,
         does_write: false,
         handler: openssh::statvfs,
+        announced_as: None,
     },
     Extension {
         name: "fstatvfs@openssh.com",
@@ -45,6 +73,7 @@ pub(crate) static EXTENSIONS: &[Extension] = &[
         min_version: 3,
         does_write: false,
         handler: openssh::fstatvfs,
+        announced_as: None,
     },
     Extension {
         name: "hardlink@openssh.com",
@@ -52,6 +81,7 @@ pub(crate) static EXTENSIONS: &[Extension] = &[
         min_version: 3,
         does_write: true,
         handler: openssh::hardlink,
+        announced_as: None,
     },
     Extension {
         name: "fsync@openssh.com",
@@ -59,6 +89,7 @@ pub(crate) static EXTENSIONS: &[Extension] = &[
         min_version: 3,
         does_write: true,
         handler: openssh::fsync,
+        announced_as: None,
     },
     Extension {
         name: "limits@openssh.com",
@@ -66,6 +97,79 @@ pub(crate) static EXTENSIONS: &[Extension] = &[
         min_version: 3,
         does_write: false,
         handler: openssh::limits,
+        announced_as: None,
+    },
+    Extension {
+        name: "copy-data",
+        announce: b"1",
+        min_version: 3,
+        does_write: true,
+        handler: draft::copy_data,
+        announced_as: None,
+    },
+    Extension {
+        name: "expand-path@openssh.com",
+        announce: b"1",
+        min_version: 3,
+        does_write: false,
+        handler: openssh::expand_path,
+        announced_as: None,
+    },
+    Extension {
+        name: "home-directory",
+        announce: b"1",
+        min_version: 3,
+        does_write: false,
+        handler: openssh::home_directory,
+        announced_as: None,
+    },
+    Extension {
+        name: "users-groups-by-id@openssh.com",
+        announce: b"1",
+        min_version: 3,
+        does_write: false,
+        handler: openssh::users_groups_by_id,
+        announced_as: None,
+    },
+    Extension {
+        name: "lsetstat@openssh.com",
+        announce: b"1",
+        min_version: 3,
+        does_write: true,
+        handler: openssh::lsetstat,
+        announced_as: None,
+    },
+    Extension {
+        name: "copy-file",
+        announce: b"1",
+        min_version: 3,
+        does_write: true,
+        handler: draft::copy_file,
+        announced_as: None,
+    },
+    Extension {
+        name: "space-available",
+        announce: b"1",
+        min_version: 3,
+        does_write: false,
+        handler: draft::space_available,
+        announced_as: None,
+    },
+    Extension {
+        name: "check-file-handle",
+        announce: check_file::ALGORITHMS,
+        min_version: 3,
+        does_write: false,
+        handler: check_file::check_file_handle,
+        announced_as: Some("check-file"),
+    },
+    Extension {
+        name: "check-file-name",
+        announce: check_file::ALGORITHMS,
+        min_version: 3,
+        does_write: false,
+        handler: check_file::check_file_name,
+        announced_as: Some("check-file"),
     },
 ];
 
@@ -93,10 +197,9 @@ pub(crate) fn announcements(offer: &Offer) -> Vec<(&'static str, Vec<u8>)> {
     if version < 3 {
         return Vec::new();
     }
-    let mut pairs: Vec<(&'static str, Vec<u8>)> = EXTENSIONS
-        .iter()
-        .filter(|ext| version >= ext.min_version)
-        .map(|ext| (ext.name, ext.announce.to_vec()))
+    let mut pairs: Vec<(&'static str, Vec<u8>)> = announced(version)
+        .into_iter()
+        .map(|ext| (ext.announced_name(), ext.announce.to_vec()))
         .collect();
     if version == 3 && offer.selectable.len() > 1 {
         let list: Vec<String> = offer.selectable.iter().map(u32::to_string).collect();
@@ -136,10 +239,9 @@ fn supported(offer: &Offer, v6: bool) -> Vec<u8> {
     put_u32(&mut data, supported_open_flags(version));
     put_u32(&mut data, SUPPORTED_ACCESS_MASK);
     put_u32(&mut data, offer.max_read_len);
-    let names: Vec<&str> = EXTENSIONS
-        .iter()
-        .filter(|ext| version >= ext.min_version)
-        .map(|ext| ext.name)
+    let names: Vec<&str> = announced(version)
+        .into_iter()
+        .map(Extension::announced_name)
         .collect();
     if v6 {
         // Block vectors: bit n = the lock combination (flags >> 6) & 0xf == n. OPEN's lock
@@ -179,7 +281,9 @@ mod tests {
             selectable: vec![3],
             max_read_len: 1000,
         };
-        assert_eq!(announcements(&offer(3)).len(), EXTENSIONS.len());
+        assert_eq!(announcements(&offer(3)).len(), announced(3).len());
+        // check-file-handle and check-file-name share one announcement.
+        assert_eq!(announced(3).len(), EXTENSIONS.len() - 1);
         assert!(announcements(&offer(2)).is_empty());
     }
 
@@ -224,7 +328,7 @@ mod tests {
         while !r.is_empty() {
             names.push(r.string("name").unwrap().to_vec());
         }
-        assert_eq!(names.len(), EXTENSIONS.len());
+        assert_eq!(names.len(), announced(5).len());
         assert_eq!(names[0], b"posix-rename@openssh.com");
 
         // v6 `supported2` (-13 §5.4): block vectors and counted lists.
@@ -240,7 +344,7 @@ mod tests {
         assert_eq!(r.take(2, "block").unwrap(), [0xff, 0x01]);
         assert_eq!(r.u32("attrib-ext count").unwrap(), 0);
         let count = r.u32("ext count").unwrap();
-        assert_eq!(count as usize, EXTENSIONS.len());
+        assert_eq!(count as usize, announced(6).len());
         for _ in 0..count {
             r.string("name").unwrap();
         }
