@@ -13,3 +13,11 @@ pub mod hostkey;
 pub mod kex;
 pub mod packet;
 pub mod random;
+
+/// The algorithms on by default: every one of `all` (a list in preference
+/// order, such as `KexAlg::ALL`) except those `is_legacy` marks. One rule
+/// for every kind of algorithm, so the core's defaults and the config
+/// file's cannot drift apart.
+pub fn enabled_by_default<T: Copy>(all: &[T], is_legacy: impl Fn(T) -> bool) -> Vec<T> {
+    all.iter().copied().filter(|&a| !is_legacy(a)).collect()
+}

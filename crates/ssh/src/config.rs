@@ -65,31 +65,11 @@ impl ServerConfig {
     pub fn with_host_keys(host_keys: Vec<Arc<HostKey>>) -> Self {
         ServerConfig {
             version: format!("SSH-2.0-Wharf_{}", env!("CARGO_PKG_VERSION")),
-            kex_algorithms: KexAlg::ALL
-                .iter()
-                .copied()
-                .filter(|a| !a.is_legacy())
-                .collect(),
-            host_key_algorithms: SigAlg::ALL
-                .iter()
-                .copied()
-                .filter(|a| !a.is_legacy())
-                .collect(),
-            ciphers: CipherAlg::ALL
-                .iter()
-                .copied()
-                .filter(|a| !a.is_legacy())
-                .collect(),
-            macs: MacAlg::ALL
-                .iter()
-                .copied()
-                .filter(|a| !a.is_legacy())
-                .collect(),
-            pubkey_algorithms: SigAlg::ALL
-                .iter()
-                .copied()
-                .filter(|a| !a.is_legacy())
-                .collect(),
+            kex_algorithms: wharf_crypto::enabled_by_default(KexAlg::ALL, KexAlg::is_legacy),
+            host_key_algorithms: wharf_crypto::enabled_by_default(SigAlg::ALL, SigAlg::is_legacy),
+            ciphers: wharf_crypto::enabled_by_default(CipherAlg::ALL, CipherAlg::is_legacy),
+            macs: wharf_crypto::enabled_by_default(MacAlg::ALL, MacAlg::is_legacy),
+            pubkey_algorithms: wharf_crypto::enabled_by_default(SigAlg::ALL, SigAlg::is_legacy),
             host_keys,
             moduli: Arc::new(Moduli::builtin()),
             auth_methods: vec![

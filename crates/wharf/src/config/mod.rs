@@ -114,31 +114,11 @@ impl Default for Algorithms {
     /// Every non-legacy algorithm, in the order wharf_crypto lists them.
     fn default() -> Self {
         Algorithms {
-            kex: KexAlg::ALL
-                .iter()
-                .copied()
-                .filter(|a| !a.is_legacy())
-                .collect(),
-            ciphers: CipherAlg::ALL
-                .iter()
-                .copied()
-                .filter(|a| !a.is_legacy())
-                .collect(),
-            macs: MacAlg::ALL
-                .iter()
-                .copied()
-                .filter(|a| !a.is_legacy())
-                .collect(),
-            host_key: SigAlg::ALL
-                .iter()
-                .copied()
-                .filter(|a| !a.is_legacy())
-                .collect(),
-            pubkey_accepted: SigAlg::ALL
-                .iter()
-                .copied()
-                .filter(|a| !a.is_legacy())
-                .collect(),
+            kex: wharf_crypto::enabled_by_default(KexAlg::ALL, KexAlg::is_legacy),
+            ciphers: wharf_crypto::enabled_by_default(CipherAlg::ALL, CipherAlg::is_legacy),
+            macs: wharf_crypto::enabled_by_default(MacAlg::ALL, MacAlg::is_legacy),
+            host_key: wharf_crypto::enabled_by_default(SigAlg::ALL, SigAlg::is_legacy),
+            pubkey_accepted: wharf_crypto::enabled_by_default(SigAlg::ALL, SigAlg::is_legacy),
         }
     }
 }
