@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use wharf_scp::{ScpConfig, ScpSession};
 use wharf_sftp::{SftpConfig, SftpSession};
-use wharf_ssh::{AuthAttempt, ChannelId, ChannelRequest, Connection, Event, ServerConfig};
+use wharf_ssh::{ChannelId, ChannelRequest, Connection, Event, ServerConfig};
 
 /// Reply bytes an engine may produce before the channel must drain them;
 /// bounds memory per channel whatever the client asks for.
@@ -36,7 +36,7 @@ pub struct Shared {
 }
 
 /// Results of work done off the connection task.
-enum Done {
+pub(super) enum Done {
     Auth(bool),
     Engine {
         channel: ChannelId,
@@ -174,26 +174,9 @@ impl Ctx<'_> {
     fn handle_event(&mut self, ev: Event) {
         let peer = self.peer;
         match ev {
-            Event::AuthRequest { user, attempt } => match attempt {
-                AuthAttempt::Password(pw) | AuthAttempt::KeyboardInteractive(pw) => {
-                    let users = self.shared.users.clone();
-                    let tx = self.done_tx.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let ok = users.verify_password(&user, &pw);
-                        if !ok {
-                            tracing::info!(%peer, %user, "password refused");
-                        }
-                        let _ = tx.send(Done::Auth(ok));
-                    });
-                }
-                AuthAttempt::PublicKey { key, signed, .. } => {
-                    let ok = self.shared.users.key_allowed(&user, &key);
-                    if signed && !ok {
-                        tracing::info!(%peer, %user, key = %key.fingerprint_sha256(), "public key refused");
-                    }
-                    self.conn.auth_decision(ok);
-                }
-            },
+            Event::AuthRequest { user, attempt } => {
+                super::auth::decide(&self.shared.users, peer, user, attempt, self.done_tx)
+            }
             Event::Authenticated { user } => {
                 tracing::info!(%peer, %user, "logged in");
                 *self.user = Some(user);

@@ -1,5 +1,6 @@
 //! The network side of `wharf serve`: listeners and connection tasks.
 
+mod auth;
 mod connection;
 pub mod directory;
 mod engine;
