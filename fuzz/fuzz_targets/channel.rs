@@ -18,8 +18,10 @@ fuzz_target!(|data: &[u8]| {
                 conn.channel_request_reply(channel, true);
                 conn.channel_send(channel, b"reply");
             }
-            Event::ChannelData { channel, data } => {
-                conn.channel_consumed(channel, data.len());
+            Event::ChannelData { channel } => {
+                let mut data = Vec::new();
+                let n = conn.channel_take_data(channel, &mut data);
+                conn.channel_consumed(channel, n);
                 conn.channel_send_stderr(channel, &data);
             }
             Event::ChannelEof { channel } => {

@@ -98,6 +98,17 @@ impl ScpSession {
         }
     }
 
+    /// Like [`ScpSession::receive`], for callers that can hand over their bytes without a
+    /// copy: `fill` appends to (or, when it is empty, swaps with) the input buffer.
+    pub fn receive_with<R>(&mut self, fill: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        if self.finished.is_none() && !self.eof {
+            self.blocked = false;
+            fill(&mut self.input)
+        } else {
+            fill(&mut Vec::new())
+        }
+    }
+
     /// The client sent EOF: no more input will come.
     pub fn receive_eof(&mut self) {
         self.eof = true;

@@ -45,6 +45,23 @@ impl SftpSession {
         self.input.extend_from_slice(data);
     }
 
+    /// Like [`SftpSession::receive`], for callers that can hand over their bytes without a
+    /// copy: `fill` appends to (or, when it is empty, swaps with) the input buffer.
+    pub fn receive_with<R>(&mut self, fill: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        fill(&mut self.input)
+    }
+
+    /// Whether `process` has something to do: a complete request is buffered, or a length
+    /// that `process` will refuse. A driver that runs `process` on another thread skips the
+    /// trip while only part of a request has arrived.
+    pub fn has_request(&self) -> bool {
+        let Some(&[a, b, c, d]) = self.input.get(..4) else {
+            return false;
+        };
+        let len = u32::from_be_bytes([a, b, c, d]);
+        len > self.max_packet_len || self.input.len() >= 4 + len as usize
+    }
+
     /// Handles complete requests from the input buffer (blocking filesystem calls) and appends
     /// the replies to `out`, stopping when `out.len() >= out_limit` or no complete request
     /// remains. Returns the number of input bytes consumed, so the caller can reopen its receive

@@ -29,6 +29,10 @@ pub(crate) struct Channel {
     /// wants a reply. Requests are answered in order (RFC 4254 §5.4), so
     /// later ones wait in `queued_requests`.
     pending_request_reply: Option<bool>,
+    /// Data received and not yet taken by the driver. Bounded by the
+    /// window we granted: the client cannot send more than that before the
+    /// driver consumes some.
+    inbox: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -36,7 +40,52 @@ pub(crate) struct Channels {
     slots: Vec<Option<Channel>>,
 }
 
+impl Channel {
+    /// Checks `len` bytes of incoming data against the state and the window
+    /// we granted, and takes them off the window.
+    fn accept_data(&mut self, len: usize, max_packet: u32) -> Result<(), ProtocolError> {
+        if self.eof_received || self.close_received {
+            return Err(ProtocolError::new("channel data after EOF"));
+        }
+        if len > self.local_window as usize || len > max_packet as usize {
+            return Err(ProtocolError::new("channel data exceeds the window"));
+        }
+        self.local_window -= len as u32;
+        Ok(())
+    }
+}
+
 impl Channels {
+    /// SSH_MSG_CHANNEL_DATA: appends the data to the channel's inbox, where
+    /// the driver takes it (`Connection::channel_take_data`). Separate from
+    /// the other messages so it can run while the payload still borrows the
+    /// receive buffer; `payload` starts with the message number.
+    pub(crate) fn on_data(
+        &mut self,
+        payload: &[u8],
+        max_packet: u32,
+        events: &mut std::collections::VecDeque<Event>,
+    ) -> Result<(), ProtocolError> {
+        let mut r = Reader::new(payload.get(1..).unwrap_or_default());
+        let id = r.u32()?;
+        let data = r.string()?;
+        r.finish()?;
+        let ch = self
+            .get(id)
+            .ok_or_else(|| ProtocolError::new(format!("message for unknown channel {id}")))?;
+        ch.accept_data(data.len(), max_packet)?;
+        if data.is_empty() {
+            return Ok(());
+        }
+        if ch.inbox.is_empty() {
+            events.push_back(Event::ChannelData {
+                channel: ChannelId(id),
+            });
+        }
+        ch.inbox.extend_from_slice(data);
+        Ok(())
+    }
+
     fn get(&mut self, id: u32) -> Option<&mut Channel> {
         self.slots.get_mut(id as usize).and_then(|c| c.as_mut())
     }
@@ -88,32 +137,21 @@ impl Connection {
                 });
                 Ok(())
             }
-            msg::CHANNEL_DATA | msg::CHANNEL_EXTENDED_DATA => {
+            msg::CHANNEL_DATA => {
+                self.channels
+                    .on_data(payload, self.config.channel_max_packet, &mut self.events)
+            }
+            msg::CHANNEL_EXTENDED_DATA => {
                 let id = r.u32()?;
-                if payload[0] == msg::CHANNEL_EXTENDED_DATA {
-                    r.u32()?;
-                }
+                r.u32()?;
                 let data = r.string()?;
                 r.finish()?;
                 let max_packet = self.config.channel_max_packet;
                 let ch = self.channel(id)?;
-                if ch.eof_received || ch.close_received {
-                    return Err(ProtocolError::new("channel data after EOF"));
-                }
-                if data.len() > ch.local_window as usize || data.len() > max_packet as usize {
-                    return Err(ProtocolError::new("channel data exceeds the window"));
-                }
-                ch.local_window -= data.len() as u32;
+                ch.accept_data(data.len(), max_packet)?;
                 // Extended data (stderr) from a client means nothing to a
                 // file server; it only counts against the window.
-                if payload[0] == msg::CHANNEL_DATA && !data.is_empty() {
-                    self.events.push_back(Event::ChannelData {
-                        channel: ChannelId(id),
-                        data: data.to_vec(),
-                    });
-                } else {
-                    self.channel_consumed(ChannelId(id), data.len());
-                }
+                self.channel_consumed(ChannelId(id), data.len());
                 Ok(())
             }
             msg::CHANNEL_EOF => {
@@ -224,6 +262,7 @@ impl Connection {
             close_received: false,
             close_sent: false,
             pending_request_reply: None,
+            inbox: Vec::new(),
         });
         let mut p = Vec::with_capacity(17);
         p.put_u8(msg::CHANNEL_OPEN_CONFIRMATION);
@@ -312,6 +351,33 @@ impl Connection {
             p.put_u32(remote_id);
             self.send_payload(p);
         }
+    }
+
+    /// Moves the data received on `channel` to the end of `buf` and returns
+    /// how much that was. When `buf` is empty the buffers are swapped rather
+    /// than copied. The client's window reopens only as the driver reports
+    /// the bytes used with `channel_consumed`.
+    pub fn channel_take_data(&mut self, channel: ChannelId, buf: &mut Vec<u8>) -> usize {
+        let Some(ch) = self.channels.get(channel.0) else {
+            return 0;
+        };
+        let n = ch.inbox.len();
+        if buf.is_empty() {
+            std::mem::swap(buf, &mut ch.inbox);
+        } else {
+            buf.extend_from_slice(&ch.inbox);
+            ch.inbox.clear();
+        }
+        if ch.inbox.capacity() > 0 && n < 4096 {
+            // Small, interactive input: do not keep a buffer per idle channel.
+            ch.inbox = Vec::new();
+        }
+        n
+    }
+
+    /// Bytes received on `channel` that the driver has not taken yet.
+    pub fn channel_pending_data(&mut self, channel: ChannelId) -> usize {
+        self.channels.get(channel.0).map_or(0, |ch| ch.inbox.len())
     }
 
     /// How many bytes `channel_send` would accept now.

@@ -28,13 +28,33 @@ pub enum CodecError {
     Wire(#[from] WireError),
 }
 
+/// The most room `Decoder::read_space` offers beyond a pending packet: a
+/// socket read of this size moves several SSH packets at once.
+pub const READ_CHUNK: usize = 64 * 1024;
+/// The least room it offers: enough for any handshake message but small
+/// enough that an idle session's occasional packet costs little memory.
+const MIN_READ_CHUNK: usize = 4096;
+
+/// After an input burst smaller than this, an emptied receive buffer is
+/// released: an idle session then holds no receive memory at all, while a
+/// bulk transfer, whose reads are large, keeps its buffer.
+const SMALL_READ: usize = 4096;
+
 /// Decodes incoming packets from a byte stream.
+///
+/// The receive buffer is filled either by copying (`push`) or in place by
+/// the driver's socket read (`read_space` then `commit`), so bulk input is
+/// never copied between leaving the kernel and being decrypted.
 pub struct Decoder {
     key: OpeningKey,
     seq: u32,
+    /// Always initialized up to its length; `start..end` holds the bytes
+    /// received and not yet consumed, `end..` is room for the next read.
     buf: Vec<u8>,
-    /// Start of the first unprocessed byte in `buf`.
     start: usize,
+    end: usize,
+    /// Size of the last burst of input, for releasing an idle buffer.
+    last_input: usize,
     /// packet_length of the packet at `start`, once its header was decrypted.
     pending_len: Option<u32>,
     /// Bytes and packets received under the current keys, for rekeying.
@@ -49,6 +69,8 @@ impl Decoder {
             seq: 0,
             buf: Vec::new(),
             start: 0,
+            end: 0,
+            last_input: 0,
             pending_len: None,
             bytes: 0,
             packets: 0,
@@ -71,22 +93,82 @@ impl Decoder {
         self.seq
     }
 
+    /// Appends received bytes (a copy; see `read_space` for reading in place).
     pub fn push(&mut self, data: &[u8]) {
-        if self.start > 0 && self.start == self.buf.len() {
-            self.buf.clear();
+        if data.is_empty() {
+            return;
+        }
+        self.make_room(data.len());
+        self.buf[self.end..self.end + data.len()].copy_from_slice(data);
+        self.end += data.len();
+        self.last_input = data.len();
+    }
+
+    /// Room to read the next bytes into: twice the last read, between
+    /// `MIN_READ_CHUNK` and `READ_CHUNK`, or a pending large packet's rest,
+    /// so bulk input arrives in few reads while small exchanges stay small.
+    /// Report what was filled with `commit`.
+    pub fn read_space(&mut self) -> &mut [u8] {
+        let pending = self
+            .pending_len
+            .map_or(0, |len| len as usize + 4 + self.key.tag_len());
+        let chunk = (2 * self.last_input).clamp(MIN_READ_CHUNK, READ_CHUNK);
+        let want = chunk.max(pending.saturating_sub(self.end - self.start));
+        self.make_room(want);
+        &mut self.buf[self.end..]
+    }
+
+    /// `n` bytes were written at the start of `read_space`.
+    pub fn commit(&mut self, n: usize) {
+        self.end = (self.end + n).min(self.buf.len());
+        self.last_input = n;
+    }
+
+    /// Ensures `want` bytes of room after `end`: first by moving the unread
+    /// bytes to the front (at most one partial packet plus one read, so the
+    /// move is small next to what was decoded since), then by growing.
+    fn make_room(&mut self, want: usize) {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.buf.len() - self.end >= want {
+            return;
+        }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
             self.start = 0;
         }
-        self.buf.extend_from_slice(data);
+        if self.buf.len() - self.end < want {
+            // Zero-filled once; later reads reuse the same memory.
+            self.buf.resize(self.end + want, 0);
+        }
+    }
+
+    /// Frees the receive buffer when it holds nothing and the last input
+    /// was small: what keeps an idle session's memory low.
+    pub fn release_if_idle(&mut self) {
+        if self.start == self.end && self.last_input < SMALL_READ && !self.buf.is_empty() {
+            self.buf = Vec::new();
+            self.start = 0;
+            self.end = 0;
+        }
     }
 
     /// Bytes received and not yet consumed as packets.
     pub fn buffered(&self) -> usize {
-        self.buf.len() - self.start
+        self.end - self.start
+    }
+
+    /// Memory held by the receive buffer.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// Raw access for the version exchange, which precedes packet framing.
     pub fn raw(&self) -> &[u8] {
-        &self.buf[self.start..]
+        &self.buf[self.start..self.end]
     }
 
     pub fn consume_raw(&mut self, n: usize) {
@@ -97,8 +179,7 @@ impl Decoder {
     /// borrows the receive buffer until the next call). Ok(None) means more
     /// bytes are needed.
     pub fn next_packet(&mut self) -> Result<Option<&[u8]>, CodecError> {
-        self.compact();
-        let avail = self.buf.len() - self.start;
+        let avail = self.end - self.start;
         let packet_len = match self.pending_len {
             Some(len) => len,
             None => {
@@ -123,12 +204,10 @@ impl Decoder {
         let tag_len = self.key.tag_len();
         let total = packet_len as usize + 4;
         if avail < total + tag_len {
-            // Reserve once so a large packet is not grown byte by byte.
-            self.buf.reserve(total + tag_len - avail);
             return Ok(None);
         }
         let start = self.start;
-        let (packet, rest) = self.buf[start..].split_at_mut(total);
+        let (packet, rest) = self.buf[start..self.end].split_at_mut(total);
         self.key
             .open(self.seq, packet, &rest[..tag_len])
             .map_err(|_| CodecError::Mac)?;
@@ -147,21 +226,6 @@ impl Decoder {
         }
         Ok(Some(payload))
     }
-
-    /// Moves unprocessed bytes to the front once enough has been consumed,
-    /// so the buffer stays at the working size without shifting per packet.
-    fn compact(&mut self) {
-        if self.start == 0 {
-            return;
-        }
-        if self.start == self.buf.len() {
-            self.buf.clear();
-            self.start = 0;
-        } else if self.start >= 64 * 1024 && self.pending_len.is_none() {
-            self.buf.drain(..self.start);
-            self.start = 0;
-        }
-    }
 }
 
 impl Default for Decoder {
@@ -170,10 +234,18 @@ impl Default for Decoder {
     }
 }
 
+/// Padding is at most 255 bytes, so one pool serves at least 16 packets.
+const PADDING_POOL: usize = 4096;
+
 /// Encodes outgoing packets into a transmit buffer.
 pub struct Encoder {
     key: SealingKey,
     seq: u32,
+    /// Random bytes for padding, drawn from the system generator a pool
+    /// at a time: one call per packet would cost more than a small
+    /// packet's encryption.
+    padding_pool: Box<[u8; PADDING_POOL]>,
+    padding_used: usize,
     pub bytes: u64,
     pub packets: u64,
 }
@@ -183,6 +255,8 @@ impl Encoder {
         Encoder {
             key: SealingKey::none(),
             seq: 0,
+            padding_pool: Box::new([0; PADDING_POOL]),
+            padding_used: PADDING_POOL,
             bytes: 0,
             packets: 0,
         }
@@ -227,7 +301,13 @@ impl Encoder {
         // Random padding is only needed where the length is encrypted with
         // the payload; for AEAD and etm the length is public anyway. We fill
         // it always: it is a few bytes.
-        wharf_crypto::random::fill(&mut out[pad_start..]);
+        if self.padding_used + padding > PADDING_POOL {
+            wharf_crypto::random::fill(&mut self.padding_pool[..]);
+            self.padding_used = 0;
+        }
+        out[pad_start..]
+            .copy_from_slice(&self.padding_pool[self.padding_used..self.padding_used + padding]);
+        self.padding_used += padding;
         let tag_len = self.key.tag_len();
         let packet_end = out.len();
         out.resize(packet_end + tag_len, 0);
@@ -314,6 +394,58 @@ mod tests {
             }
             assert_eq!(got, payloads);
         }
+    }
+
+    #[test]
+    fn packets_read_in_place_in_odd_chunks_round_trip() {
+        for (mut e, mut d) in all_pairs() {
+            let mut wire = Vec::new();
+            let payloads: Vec<Vec<u8>> = (0..30usize)
+                .map(|i| {
+                    (0..(i * 9001 % 70_000 + 1))
+                        .map(|b| (b * 7) as u8)
+                        .collect()
+                })
+                .collect();
+            for p in &payloads {
+                e.write_packet(&mut wire, |o| o.extend_from_slice(p));
+            }
+            let mut got = Vec::new();
+            let mut fed = 0;
+            let mut step = 1;
+            while fed < wire.len() {
+                let space = d.read_space();
+                assert!(space.len() >= MIN_READ_CHUNK);
+                let n = step.min(space.len()).min(wire.len() - fed);
+                space[..n].copy_from_slice(&wire[fed..fed + n]);
+                d.commit(n);
+                fed += n;
+                step = step * 3 % 100_003 + 1;
+                while let Some(p) = d.next_packet().unwrap() {
+                    got.push(p.to_vec());
+                }
+                d.release_if_idle();
+            }
+            assert_eq!(got, payloads);
+            assert_eq!(d.buffered(), 0);
+        }
+    }
+
+    #[test]
+    fn an_idle_decoder_releases_its_buffer_after_small_input_only() {
+        let (mut e, mut d) = pair(CipherAlg::Aes128Gcm, None);
+        let mut small = Vec::new();
+        e.write_packet(&mut small, |o| o.extend_from_slice(b"ls"));
+        d.push(&small);
+        assert!(d.next_packet().unwrap().is_some());
+        d.release_if_idle();
+        assert_eq!(d.capacity(), 0);
+        let mut big = Vec::new();
+        e.write_packet(&mut big, |o| o.extend_from_slice(&[5; 40_000]));
+        d.push(&big);
+        assert!(d.next_packet().unwrap().is_some());
+        d.release_if_idle();
+        assert!(d.capacity() >= big.len());
     }
 
     #[test]

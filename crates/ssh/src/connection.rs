@@ -50,6 +50,8 @@ pub struct Connection {
     /// Payloads produced while our key exchange blocks non-kex output,
     /// sent once the new keys are in place.
     pub(crate) deferred: Vec<Vec<u8>>,
+    /// Reused copy of the payload being handled; see `process_input`.
+    scratch: Vec<u8>,
     closed: Option<DisconnectReason>,
     pub(crate) now: Instant,
     pub(crate) last_kex_at: Instant,
@@ -82,6 +84,7 @@ impl Connection {
             channels: Channels::default(),
             events: VecDeque::new(),
             deferred: Vec::new(),
+            scratch: Vec::new(),
             closed: None,
             now,
             last_kex_at: now,
@@ -110,7 +113,8 @@ impl Connection {
 
     // ----- the driver's contract -----
 
-    /// Feeds bytes received from the client.
+    /// Feeds bytes received from the client (a copy; drivers reading a
+    /// socket use `input_space` and `handle_input_read` instead).
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
         self.now = now;
         if self.closed.is_some() {
@@ -118,6 +122,28 @@ impl Connection {
         }
         self.decoder.push(data);
         self.process_input();
+    }
+
+    /// Room for the driver to read socket bytes into, so they are decrypted
+    /// where the kernel put them. Then call `handle_input_read`.
+    pub fn input_space(&mut self) -> &mut [u8] {
+        self.decoder.read_space()
+    }
+
+    /// `n` bytes were read into the start of `input_space`.
+    pub fn handle_input_read(&mut self, now: Instant, n: usize) {
+        self.now = now;
+        self.decoder.commit(n);
+        if self.closed.is_some() {
+            return;
+        }
+        self.process_input();
+    }
+
+    /// Memory the connection holds in its buffers, for diagnostics and
+    /// memory tests.
+    pub fn buffered_capacity(&self) -> usize {
+        self.decoder.capacity() + self.tx.capacity() + self.scratch.capacity()
     }
 
     /// Wakes the connection at or after the time `poll_timeout` asked for.
@@ -282,9 +308,14 @@ impl Connection {
         if self.client_version.is_none() && !self.read_version_line() {
             return;
         }
+        // Payloads other than channel data are copied here before their
+        // handler runs (handlers need all of `self`); one buffer serves the
+        // whole connection.
+        let mut scratch = std::mem::take(&mut self.scratch);
         while self.closed.is_none() && !self.auth.blocks_input() {
+            let state = self.route_state();
             let payload = match self.decoder.next_packet() {
-                Ok(Some(p)) => p.to_vec(),
+                Ok(Some(p)) => p,
                 Ok(None) => break,
                 Err(e) => {
                     let code = match e {
@@ -293,17 +324,47 @@ impl Connection {
                     };
                     tracing::debug!(error = %e, "bad packet from client");
                     self.disconnect(code, &e.to_string());
-                    return;
+                    break;
                 }
             };
             self.last_received = self.now;
             self.alive_probes = 0;
-            if let Err(e) = self.dispatch(&payload) {
+            let result = match route(state, payload[0]) {
+                // The bulk of every upload: handled while the payload still
+                // sits in the receive buffer, where it was decrypted.
+                Ok(Route::ChannelData) => {
+                    self.channels
+                        .on_data(payload, self.config.channel_max_packet, &mut self.events)
+                }
+                Ok(route) => {
+                    scratch.clear();
+                    scratch.extend_from_slice(payload);
+                    self.handle_routed(route, &scratch)
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
                 tracing::debug!(error = %e, "protocol error");
                 self.disconnect(msg::reason::PROTOCOL_ERROR, &e.to_string());
-                return;
+                break;
             }
             self.maybe_rekey();
+        }
+        if scratch.capacity() > 64 * 1024 {
+            // A large non-data message (a big key exchange) was seen; do not
+            // keep its buffer for the life of the connection.
+            scratch = Vec::new();
+        }
+        self.scratch = scratch;
+        self.decoder.release_if_idle();
+    }
+
+    fn route_state(&self) -> RouteState {
+        RouteState {
+            strict_first_kex: self.strict_kex && !self.first_kex_done,
+            first_kex_done: self.first_kex_done,
+            service_accepted: self.auth.service_accepted,
+            authenticated: self.auth.user.is_some(),
         }
     }
 
@@ -353,18 +414,9 @@ impl Connection {
         });
     }
 
-    /// The one place that decides whether a message is legal now.
-    fn dispatch(&mut self, payload: &[u8]) -> Result<(), ProtocolError> {
-        let msg_type = payload[0];
-        // Strict key exchange: during the first key exchange only its own
-        // messages may arrive (OpenSSH PROTOCOL, kex-strict).
-        if self.strict_kex && !self.first_kex_done && !is_kex_message(msg_type) {
-            return Err(ProtocolError::new(
-                "unexpected message during strict key exchange",
-            ));
-        }
-        match msg_type {
-            msg::DISCONNECT => {
+    fn handle_routed(&mut self, route: Route, payload: &[u8]) -> Result<(), ProtocolError> {
+        match route {
+            Route::Disconnect => {
                 let mut r = Reader::new(&payload[1..]);
                 let code = r.u32().unwrap_or(0);
                 let desc = r
@@ -378,28 +430,12 @@ impl Connection {
                 });
                 Ok(())
             }
-            msg::IGNORE | msg::DEBUG | msg::UNIMPLEMENTED => Ok(()),
-            msg::KEXINIT | msg::NEWKEYS | 30..=49 => self.handle_kex_message(payload),
-            _ if !self.first_kex_done => Err(ProtocolError::new(
-                "message before the first key exchange completed",
-            )),
-            msg::SERVICE_REQUEST => self.handle_service_request(payload),
-            msg::EXT_INFO => Ok(()),
-            50..=79 => {
-                if !self.auth.service_accepted {
-                    return Err(ProtocolError::new("authentication before service request"));
-                }
-                self.handle_auth_message(payload)
-            }
-            80..=127 => {
-                if self.auth.user.is_none() {
-                    return Err(ProtocolError::new(
-                        "connection protocol message before authentication",
-                    ));
-                }
-                self.handle_connection_message(payload)
-            }
-            _ => {
+            Route::Ignore => Ok(()),
+            Route::Kex => self.handle_kex_message(payload),
+            Route::ServiceRequest => self.handle_service_request(payload),
+            Route::Auth => self.handle_auth_message(payload),
+            Route::ChannelData | Route::Connection => self.handle_connection_message(payload),
+            Route::Unimplemented => {
                 let mut p = Vec::with_capacity(5);
                 p.put_u8(msg::UNIMPLEMENTED);
                 p.put_u32(self.decoder.seq().wrapping_sub(1));
@@ -476,6 +512,66 @@ impl Connection {
             self.start_kex();
         }
     }
+}
+
+/// What `route` needs to know about the connection.
+#[derive(Clone, Copy)]
+struct RouteState {
+    /// Strict key exchange was agreed and the first one is still running.
+    strict_first_kex: bool,
+    first_kex_done: bool,
+    service_accepted: bool,
+    authenticated: bool,
+}
+
+/// Which handler a message goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    Disconnect,
+    Ignore,
+    Kex,
+    ServiceRequest,
+    Auth,
+    ChannelData,
+    Connection,
+    Unimplemented,
+}
+
+/// The one place that decides whether a message is legal now, from the
+/// state alone (OpenSSH's packet.c does the same); the handlers may assume
+/// their message arrived in a state that allows it.
+fn route(state: RouteState, msg_type: u8) -> Result<Route, ProtocolError> {
+    // Strict key exchange: during the first key exchange only its own
+    // messages may arrive (OpenSSH PROTOCOL, kex-strict).
+    if state.strict_first_kex && !is_kex_message(msg_type) {
+        return Err(ProtocolError::new(
+            "unexpected message during strict key exchange",
+        ));
+    }
+    Ok(match msg_type {
+        msg::DISCONNECT => Route::Disconnect,
+        msg::IGNORE | msg::DEBUG | msg::UNIMPLEMENTED => Route::Ignore,
+        msg::KEXINIT | msg::NEWKEYS | 30..=49 => Route::Kex,
+        _ if !state.first_kex_done => {
+            return Err(ProtocolError::new(
+                "message before the first key exchange completed",
+            ))
+        }
+        msg::SERVICE_REQUEST => Route::ServiceRequest,
+        msg::EXT_INFO => Route::Ignore,
+        50..=79 if !state.service_accepted => {
+            return Err(ProtocolError::new("authentication before service request"))
+        }
+        50..=79 => Route::Auth,
+        80..=127 if !state.authenticated => {
+            return Err(ProtocolError::new(
+                "connection protocol message before authentication",
+            ))
+        }
+        msg::CHANNEL_DATA => Route::ChannelData,
+        80..=127 => Route::Connection,
+        _ => Route::Unimplemented,
+    })
 }
 
 fn is_kex_message(t: u8) -> bool {

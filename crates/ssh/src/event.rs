@@ -30,12 +30,13 @@ pub enum Event {
         channel: ChannelId,
         request: ChannelRequest,
     },
-    /// Data from the client. The driver reports with
+    /// Data from the client arrived on a channel whose inbox was empty. The
+    /// driver takes it with `Connection::channel_take_data` (all of it, or
+    /// later: it waits in the core) and reports with
     /// `Connection::channel_consumed` once it has used it, which reopens
     /// the client's window: that is the flow control back to the client.
     ChannelData {
         channel: ChannelId,
-        data: Vec<u8>,
     },
     ChannelEof {
         channel: ChannelId,

@@ -415,6 +415,42 @@ fn consuming_input_reopens_the_window() {
     assert!(!c.is_disconnected());
 }
 
+#[test]
+fn channel_data_waits_in_the_inbox_until_taken_in_order() {
+    let mut c = Client::new(config());
+    c.login();
+    let id = c.open_session(1 << 20, 32768);
+    c.events.clear();
+    let send = |c: &mut Client, bytes: &[u8]| {
+        let mut d = vec![msg::CHANNEL_DATA];
+        d.put_u32(id);
+        d.put_string(bytes);
+        c.send(&d);
+    };
+    send(&mut c, b"first ");
+    send(&mut c, b"second ");
+    // One event for the first data into an empty inbox, none for the rest.
+    let events = std::mem::take(&mut c.events);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(matches!(events[0], Event::ChannelData { channel } if channel == ChannelId(id)));
+    assert_eq!(c.conn.channel_pending_data(ChannelId(id)), 13);
+    // Taken into an empty buffer (a swap), then appended to a non-empty one.
+    let mut buf = Vec::new();
+    assert_eq!(c.conn.channel_take_data(ChannelId(id), &mut buf), 13);
+    send(&mut c, b"third");
+    let events = std::mem::take(&mut c.events);
+    assert!(
+        matches!(events[..], [Event::ChannelData { .. }]),
+        "{events:?}"
+    );
+    assert_eq!(c.conn.channel_take_data(ChannelId(id), &mut buf), 5);
+    assert_eq!(buf, b"first second third");
+    assert_eq!(c.conn.channel_pending_data(ChannelId(id)), 0);
+    assert_eq!(c.conn.channel_take_data(ChannelId(id), &mut buf), 0);
+    // Unknown channels give nothing.
+    assert_eq!(c.conn.channel_take_data(ChannelId(9), &mut buf), 0);
+}
+
 /// The server starts a rekey once its byte limit is passed; data flows
 /// again under the new keys, and the session id stays the first hash.
 #[test]

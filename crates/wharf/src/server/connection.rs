@@ -5,24 +5,21 @@
 
 use super::directory::UserDirectory;
 use super::engine::Engine;
+use super::engine_channel::EngineChannel;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use wharf_scp::{ScpConfig, ScpSession};
 use wharf_sftp::{SftpConfig, SftpSession};
 use wharf_ssh::{ChannelId, ChannelRequest, Connection, Event, ServerConfig};
 
-/// Reply bytes an engine may produce before the channel must drain them;
-/// bounds memory per channel whatever the client asks for.
-const ENGINE_OUTPUT_LIMIT: usize = 1024 * 1024;
 /// Stop reading the socket while this much output waits to be written:
 /// a client that does not read cannot make us buffer without bound.
 const MAX_UNWRITTEN: usize = 8 * 1024 * 1024;
-const READ_BUF: usize = 64 * 1024;
 
 const REFUSAL: &[u8] = b"This service allows sftp and scp connections only.\r\n";
 
@@ -46,45 +43,6 @@ pub(super) enum Done {
     },
 }
 
-struct EngineChannel {
-    /// None while the engine runs on the blocking pool.
-    engine: Option<Box<Engine>>,
-    /// Output waiting for the client's window.
-    out: Vec<u8>,
-    out_pos: usize,
-    /// Input that arrived while the engine was on the pool.
-    stash: Vec<u8>,
-    /// Input (or EOF) arrived that the engine has not looked at yet.
-    input_pending: bool,
-    /// The engine stopped at the output limit: more work may be ready.
-    more: bool,
-    /// The client sent EOF; `eof_delivered` once the engine was told.
-    eof: bool,
-    eof_delivered: bool,
-    /// The engine failed: the channel closes once its output is sent.
-    failed: bool,
-    closed: bool,
-}
-
-impl EngineChannel {
-    fn new(engine: Engine) -> Self {
-        EngineChannel {
-            engine: Some(Box::new(engine)),
-            out: Vec::new(),
-            out_pos: 0,
-            stash: Vec::new(),
-            // Both engines may have something to say before any input
-            // (an SCP sink starts with its ready byte).
-            input_pending: true,
-            more: false,
-            eof: false,
-            eof_delivered: false,
-            failed: false,
-            closed: false,
-        }
-    }
-}
-
 /// `startup` is this connection's place among the unauthenticated ones; it
 /// is given back when the user logs in.
 pub async fn serve(
@@ -95,12 +53,11 @@ pub async fn serve(
 ) {
     let mut startup = Some(startup);
     let _ = stream.set_nodelay(true);
-    let (mut rd, mut wr) = stream.into_split();
+    let (rd, mut wr) = stream.into_split();
     let mut conn = Connection::new(shared.ssh.clone(), Instant::now());
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     let mut channels: HashMap<ChannelId, EngineChannel> = HashMap::new();
     let mut user: Option<String> = None;
-    let mut rbuf = vec![0u8; READ_BUF];
     let mut wbuf: Vec<u8> = Vec::new();
     let mut wpos = 0usize;
 
@@ -119,7 +76,10 @@ pub async fn serve(
         if user.is_some() {
             startup.take();
         }
-        pump_channels(&mut conn, &mut channels, &done_tx);
+        let mut busy = false;
+        for (&channel, ch) in channels.iter_mut() {
+            busy |= ch.pump(&mut conn, channel, &done_tx);
+        }
         if wpos == wbuf.len() {
             wbuf.clear();
             wpos = 0;
@@ -131,9 +91,16 @@ pub async fn serve(
         let timeout = conn.poll_timeout();
         let reading = conn.closed().is_none() && wbuf.len() - wpos < MAX_UNWRITTEN;
         tokio::select! {
-            r = rd.read(&mut rbuf), if reading => match r {
-                Ok(0) | Err(_) => conn.handle_eof(),
-                Ok(n) => conn.handle_input(Instant::now(), &rbuf[..n]),
+            // Readiness first, then a read straight into the core's receive
+            // buffer: no per-connection read buffer while idle, and no copy.
+            r = rd.readable(), if reading => match r {
+                Ok(()) => match rd.try_read(conn.input_space()) {
+                    Ok(0) => conn.handle_eof(),
+                    Ok(n) => conn.handle_input_read(Instant::now(), n),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => conn.handle_eof(),
+                },
+                Err(_) => conn.handle_eof(),
             },
             w = wr.write(&wbuf[wpos..]), if wpos < wbuf.len() => match w {
                 Ok(n) if n > 0 => wpos += n,
@@ -141,6 +108,9 @@ pub async fn serve(
             },
             Some(done) = done_rx.recv() => apply_done(done, &mut conn, &mut channels),
             _ = sleep_until(timeout), if timeout.is_some() => conn.handle_timeout(Instant::now()),
+            // An engine has work left that needs no I/O: come straight back
+            // after giving the socket and other tasks a turn.
+            _ = tokio::task::yield_now(), if busy => {}
         }
     }
     let _ = wr.shutdown().await;
@@ -183,23 +153,12 @@ impl Ctx<'_> {
             }
             Event::ChannelOpened { .. } => {}
             Event::ChannelRequest { channel, request } => self.on_channel_request(channel, request),
-            Event::ChannelData { channel, data } => match self.channels.get_mut(&channel) {
-                Some(ch) => {
-                    match ch.engine.as_mut() {
-                        Some(e) => e.receive(&data),
-                        // The engine is on the pool with its buffer; keep
-                        // the bytes until it returns.
-                        None => ch.stash.extend_from_slice(&data),
-                    }
-                    ch.input_pending = true;
-                }
-                None => self.conn.channel_consumed(channel, data.len()),
-            },
+            // The data waits in the core until `pump_channels` moves it
+            // into an engine; a channel that never gets one (its request
+            // refused) holds at most the window we granted.
+            Event::ChannelData { .. } => {}
             Event::ChannelEof { channel } => match self.channels.get_mut(&channel) {
-                Some(ch) => {
-                    ch.eof = true;
-                    ch.input_pending = true;
-                }
+                Some(ch) => ch.client_eof(),
                 None => self.conn.channel_close(channel),
             },
             Event::ChannelClosed { channel } => {
@@ -307,102 +266,14 @@ fn apply_done(done: Done, conn: &mut Connection, channels: &mut HashMap<ChannelI
         Done::Auth(ok) => conn.auth_decision(ok),
         Done::Engine {
             channel,
-            mut engine,
+            engine,
             out,
             result,
-        } => {
-            let Some(ch) = channels.get_mut(&channel) else {
-                // The channel closed while the engine worked; dropping it
-                // may remove a partial upload, so not on this thread.
-                tokio::task::spawn_blocking(move || drop(engine));
-                return;
-            };
-            if !ch.stash.is_empty() {
-                engine.receive(&ch.stash);
-                ch.stash.clear();
-            }
-            let stderr = engine.take_stderr();
-            if !stderr.is_empty() {
-                conn.channel_send_stderr(channel, &stderr);
-            }
-            ch.more = out.len() >= ENGINE_OUTPUT_LIMIT;
-            ch.out = out;
-            match result {
-                Ok(consumed) => conn.channel_consumed(channel, consumed),
-                Err(e) => {
-                    tracing::info!(engine = engine.name(), error = %e, "transfer ended by error");
-                    ch.failed = true;
-                }
-            }
-            ch.engine = Some(engine);
-        }
-    }
-}
-
-/// Moves engine output into the connection as the client's window allows,
-/// closes channels whose engine is done, and starts engines again where
-/// input waits and output has room.
-fn pump_channels(
-    conn: &mut Connection,
-    channels: &mut HashMap<ChannelId, EngineChannel>,
-    done_tx: &mpsc::UnboundedSender<Done>,
-) {
-    for (&channel, ch) in channels.iter_mut() {
-        let Some(engine) = ch.engine.as_mut() else {
-            continue;
-        };
-        if ch.closed {
-            continue;
-        }
-        if ch.out_pos < ch.out.len() {
-            ch.out_pos += conn.channel_send(channel, &ch.out[ch.out_pos..]);
-            if ch.out_pos < ch.out.len() {
-                continue;
-            }
-        }
-        ch.out.clear();
-        ch.out_pos = 0;
-        if ch.eof && !ch.eof_delivered && !ch.more {
-            engine.receive_eof();
-            ch.eof_delivered = true;
-            ch.input_pending = true;
-        }
-        let work = ch.input_pending || ch.more || engine.wants_process();
-        let status = if ch.failed {
-            Some(engine.finished().unwrap_or(1))
-        } else if let Some(status) = engine.finished() {
-            Some(status)
-        } else if ch.eof_delivered && !work && matches!(**engine, Engine::Sftp(_)) {
-            // SFTP ends when the client closes its side and every request
-            // it sent has been answered.
-            Some(0)
-        } else {
-            None
-        };
-        if let Some(status) = status {
-            conn.channel_exit_status(channel, status);
-            conn.channel_eof(channel);
-            conn.channel_close(channel);
-            ch.closed = true;
-            continue;
-        }
-        if work {
-            ch.input_pending = false;
-            ch.more = false;
-            let Some(mut engine) = ch.engine.take() else {
-                continue;
-            };
-            let mut out = std::mem::take(&mut ch.out);
-            let tx = done_tx.clone();
-            tokio::task::spawn_blocking(move || {
-                let result = engine.process(&mut out, ENGINE_OUTPUT_LIMIT);
-                let _ = tx.send(Done::Engine {
-                    channel,
-                    engine,
-                    out,
-                    result,
-                });
-            });
-        }
+        } => match channels.get_mut(&channel) {
+            Some(ch) => ch.engine_done(conn, channel, engine, out, result),
+            // The channel closed while the engine worked; dropping it may
+            // remove a partial upload, so not on this thread.
+            None => drop(tokio::task::spawn_blocking(move || drop(engine))),
+        },
     }
 }

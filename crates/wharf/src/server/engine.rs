@@ -4,6 +4,7 @@
 
 use wharf_scp::ScpSession;
 use wharf_sftp::SftpSession;
+use wharf_ssh::{ChannelId, Connection};
 
 pub enum Engine {
     Sftp(SftpSession),
@@ -11,10 +12,26 @@ pub enum Engine {
 }
 
 impl Engine {
-    pub fn receive(&mut self, data: &[u8]) {
+    /// Moves the client's bytes waiting in the connection into the engine,
+    /// without a copy when the engine's input is empty. Returns how many.
+    pub fn take_input(&mut self, conn: &mut Connection, channel: ChannelId) -> usize {
+        // Checked first: handing an engine nothing still counts as input
+        // (SCP would wake up to find none).
+        if conn.channel_pending_data(channel) == 0 {
+            return 0;
+        }
         match self {
-            Engine::Sftp(s) => s.receive(data),
-            Engine::Scp(s) => s.receive(data),
+            Engine::Sftp(s) => s.receive_with(|buf| conn.channel_take_data(channel, buf)),
+            Engine::Scp(s) => s.receive_with(|buf| conn.channel_take_data(channel, buf)),
+        }
+    }
+
+    /// Whether the buffered input gives `process` something to do. SFTP
+    /// waits for a whole request; SCP can use any bytes (file data).
+    pub fn has_input_work(&self) -> bool {
+        match self {
+            Engine::Sftp(s) => s.has_request(),
+            Engine::Scp(s) => s.wants_process(),
         }
     }
 

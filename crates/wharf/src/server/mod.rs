@@ -4,6 +4,7 @@ mod auth;
 mod connection;
 pub mod directory;
 mod engine;
+mod engine_channel;
 
 pub use connection::Shared;
 

@@ -1,0 +1,189 @@
+//! One session channel's file-transfer engine and the traffic around it:
+//! client bytes in, replies out as the client's window allows, EOF, the
+//! exit status, and where the engine's blocking work runs.
+//!
+//! Engines run inline on the connection task. Their filesystem calls are
+//! blocking, but on a local disk they are page-cache copies of tens of
+//! microseconds, and a trip through the blocking pool per batch costs more
+//! than the work (two thread wake-ups, each a context switch, per batch:
+//! about a quarter of the server's CPU per byte in a bulk transfer). A batch
+//! that takes longer than `INLINE_BUDGET` (a slow or remote filesystem,
+//! writeback throttling, a large copy-data) moves that channel's work to
+//! the blocking pool for `OFFLOAD_FOR`, so a slow disk stalls the transfer
+//! that uses it and not the other connections on the same worker thread.
+
+use super::connection::Done;
+use super::engine::Engine;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use wharf_ssh::{ChannelId, Connection};
+
+/// Reply bytes an engine may produce before the channel must drain them;
+/// bounds memory per channel whatever the client asks for.
+const ENGINE_OUTPUT_LIMIT: usize = 1024 * 1024;
+/// An inline batch slower than this sends the channel to the blocking pool.
+const INLINE_BUDGET: Duration = Duration::from_millis(5);
+/// How long a channel stays on the blocking pool after a slow batch.
+const OFFLOAD_FOR: Duration = Duration::from_secs(2);
+/// Engine batches per channel before `pump` lets the connection task do
+/// socket I/O (and other tasks run).
+const MAX_ROUNDS: usize = 4;
+
+pub(super) struct EngineChannel {
+    /// None while the engine runs on the blocking pool.
+    engine: Option<Box<Engine>>,
+    /// Output waiting for the client's window.
+    out: Vec<u8>,
+    out_pos: usize,
+    /// The engine may have work before any input (an SCP sink starts with
+    /// its ready byte), or EOF was just delivered to it.
+    kick: bool,
+    /// The engine stopped at the output limit: more work may be ready.
+    more: bool,
+    /// The client sent EOF; `eof_delivered` once the engine was told.
+    eof: bool,
+    eof_delivered: bool,
+    /// The engine failed: the channel closes once its output is sent.
+    failed: bool,
+    closed: bool,
+    /// Until when this channel's batches run on the blocking pool.
+    offload_until: Option<Instant>,
+}
+
+impl EngineChannel {
+    pub fn new(engine: Engine) -> Self {
+        EngineChannel {
+            engine: Some(Box::new(engine)),
+            out: Vec::new(),
+            out_pos: 0,
+            kick: true,
+            more: false,
+            eof: false,
+            eof_delivered: false,
+            failed: false,
+            closed: false,
+            offload_until: None,
+        }
+    }
+
+    /// The client sent EOF; the engine hears of it once its input is used.
+    pub fn client_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Moves output to the client and input to the engine, closes the
+    /// channel when the engine is done, and runs the engine while it has
+    /// work. Returns true when work is left that needs no new input or
+    /// window: the caller should come back without waiting for the socket.
+    pub fn pump(
+        &mut self,
+        conn: &mut Connection,
+        channel: ChannelId,
+        done_tx: &mpsc::UnboundedSender<Done>,
+    ) -> bool {
+        for _ in 0..MAX_ROUNDS {
+            if self.closed {
+                return false;
+            }
+            let Some(engine) = self.engine.as_mut() else {
+                // On the blocking pool; `Done::Engine` brings it back.
+                return false;
+            };
+            if self.out_pos < self.out.len() {
+                self.out_pos += conn.channel_send(channel, &self.out[self.out_pos..]);
+                if self.out_pos < self.out.len() {
+                    // The client's window is full: wait for it to reopen.
+                    return false;
+                }
+            }
+            self.out.clear();
+            self.out_pos = 0;
+            engine.take_input(conn, channel);
+            let input_left = conn.channel_pending_data(channel) > 0;
+            if self.eof && !self.eof_delivered && !self.more && !input_left {
+                engine.receive_eof();
+                self.eof_delivered = true;
+                self.kick = true;
+            }
+            let work = self.kick || self.more || engine.has_input_work() || engine.wants_process();
+            let status = if self.failed {
+                Some(engine.finished().unwrap_or(1))
+            } else if let Some(status) = engine.finished() {
+                Some(status)
+            } else if self.eof_delivered && !work && matches!(**engine, Engine::Sftp(_)) {
+                // SFTP ends when the client closes its side and every
+                // request it sent has been answered.
+                Some(0)
+            } else {
+                None
+            };
+            if let Some(status) = status {
+                conn.channel_exit_status(channel, status);
+                conn.channel_eof(channel);
+                conn.channel_close(channel);
+                self.closed = true;
+                return false;
+            }
+            if !work {
+                return false;
+            }
+            self.kick = false;
+            self.more = false;
+            let Some(mut engine) = self.engine.take() else {
+                return false;
+            };
+            let mut out = std::mem::take(&mut self.out);
+            let started = Instant::now();
+            if self.offload_until.is_some_and(|until| started < until) {
+                let tx = done_tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = engine.process(&mut out, ENGINE_OUTPUT_LIMIT);
+                    let _ = tx.send(Done::Engine {
+                        channel,
+                        engine,
+                        out,
+                        result,
+                    });
+                });
+                return false;
+            }
+            let result = engine.process(&mut out, ENGINE_OUTPUT_LIMIT);
+            let took = started.elapsed();
+            if took > INLINE_BUDGET {
+                tracing::debug!(
+                    ?took,
+                    engine = engine.name(),
+                    "slow filesystem batch; running this channel on the blocking pool"
+                );
+                self.offload_until = Some(Instant::now() + OFFLOAD_FOR);
+            }
+            self.engine_done(conn, channel, engine, out, result);
+        }
+        true
+    }
+
+    /// Takes back the engine after a batch, inline or from the pool.
+    pub fn engine_done(
+        &mut self,
+        conn: &mut Connection,
+        channel: ChannelId,
+        mut engine: Box<Engine>,
+        out: Vec<u8>,
+        result: Result<usize, String>,
+    ) {
+        let stderr = engine.take_stderr();
+        if !stderr.is_empty() {
+            conn.channel_send_stderr(channel, &stderr);
+        }
+        self.more = out.len() >= ENGINE_OUTPUT_LIMIT;
+        self.out = out;
+        match result {
+            Ok(consumed) => conn.channel_consumed(channel, consumed),
+            Err(e) => {
+                tracing::info!(engine = engine.name(), error = %e, "transfer ended by error");
+                self.failed = true;
+            }
+        }
+        self.engine = Some(engine);
+    }
+}
