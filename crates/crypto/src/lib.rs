@@ -8,11 +8,13 @@
 //! wire encoding of keys and signatures).
 #![forbid(unsafe_code)]
 
+pub mod base32;
 pub mod hash;
 pub mod hostkey;
 pub mod kex;
 pub mod packet;
 pub mod random;
+pub mod totp;
 
 /// The algorithms on by default: every one of `all` (a list in preference
 /// order, such as `KexAlg::ALL`) except those `is_legacy` marks. One rule

@@ -13,15 +13,32 @@ pub enum AuthMethod {
     Password,
     PublicKey,
     KeyboardInteractive,
+    /// RFC 4252 §9; off unless configured.
+    Hostbased,
 }
 
 impl AuthMethod {
+    pub const ALL: &'static [AuthMethod] = &[
+        AuthMethod::PublicKey,
+        AuthMethod::Password,
+        AuthMethod::KeyboardInteractive,
+        AuthMethod::Hostbased,
+    ];
+
+    /// The method's wire name (RFC 4252, RFC 4256).
     pub fn name(self) -> &'static str {
         match self {
             AuthMethod::Password => "password",
             AuthMethod::PublicKey => "publickey",
             AuthMethod::KeyboardInteractive => "keyboard-interactive",
+            AuthMethod::Hostbased => "hostbased",
         }
+    }
+
+    /// The method by its wire name, as OpenSSH's AuthenticationMethods
+    /// spells it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        AuthMethod::ALL.iter().copied().find(|m| m.name() == name)
     }
 }
 
@@ -34,8 +51,16 @@ pub struct ServerConfig {
     pub host_key_algorithms: Vec<SigAlg>,
     pub ciphers: Vec<CipherAlg>,
     pub macs: Vec<MacAlg>,
-    /// Signature algorithms accepted for user public keys (server-sig-algs).
+    /// Signature algorithms accepted for user public keys (server-sig-algs),
+    /// and for hostbased authentication.
     pub pubkey_algorithms: Vec<SigAlg>,
+    /// Algorithms whose OpenSSH certificate form is accepted for user
+    /// authentication ("rsa-sha2-256-cert-v01@openssh.com" for
+    /// `SigAlg::RsaSha256`, …); empty refuses certificates.
+    pub pubkey_cert_algorithms: Vec<SigAlg>,
+    /// Algorithms a certificate authority may sign certificates with
+    /// (OpenSSH's CASignatureAlgorithms); ssh-rsa (SHA-1) only if listed.
+    pub ca_signature_algorithms: Vec<SigAlg>,
     pub host_keys: Vec<Arc<HostKey>>,
     pub moduli: Arc<Moduli>,
     pub auth_methods: Vec<AuthMethod>,
@@ -70,6 +95,14 @@ impl ServerConfig {
             ciphers: wharf_crypto::enabled_by_default(CipherAlg::ALL, CipherAlg::is_legacy),
             macs: wharf_crypto::enabled_by_default(MacAlg::ALL, MacAlg::is_legacy),
             pubkey_algorithms: wharf_crypto::enabled_by_default(SigAlg::ALL, SigAlg::is_legacy),
+            pubkey_cert_algorithms: wharf_crypto::enabled_by_default(
+                SigAlg::ALL,
+                SigAlg::is_legacy,
+            ),
+            ca_signature_algorithms: wharf_crypto::enabled_by_default(
+                SigAlg::ALL,
+                SigAlg::is_legacy,
+            ),
             host_keys,
             moduli: Arc::new(Moduli::builtin()),
             auth_methods: vec![
@@ -90,6 +123,14 @@ impl ServerConfig {
             channel_max_packet: 256 * 1024,
             max_channels: 16,
         }
+    }
+
+    /// What EXT_INFO's server-sig-algs lists (RFC 8308 §3.1): the plain
+    /// algorithms, then the certificate ones accepted.
+    pub fn server_sig_algs(&self) -> Vec<&'static str> {
+        let plain = self.pubkey_algorithms.iter().map(|a| a.name());
+        let certs = self.pubkey_cert_algorithms.iter().map(|a| a.cert_name());
+        plain.chain(certs).collect()
     }
 
     /// The host key that signs with `alg`, if one is loaded.

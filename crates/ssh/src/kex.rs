@@ -326,12 +326,7 @@ impl Connection {
     /// RFC 8308: tells the client which signature algorithms we accept for
     /// user keys, so it signs RSA keys with SHA-2.
     fn send_ext_info(&mut self) {
-        let algs: Vec<&str> = self
-            .config
-            .pubkey_algorithms
-            .iter()
-            .map(|a| a.name())
-            .collect();
+        let algs = self.config.server_sig_algs();
         let mut p = Vec::with_capacity(128);
         p.put_u8(msg::EXT_INFO);
         p.put_u32(1);

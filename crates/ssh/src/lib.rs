@@ -27,6 +27,7 @@ pub mod msg;
 pub mod negotiate;
 pub mod wire;
 
+pub use auth::{AuthDecision, InfoRequest, Prompt};
 pub use config::{AuthMethod, ServerConfig};
 pub use connection::{Connection, DisconnectReason};
 pub use event::{AuthAttempt, ChannelId, ChannelRequest, Event};

@@ -57,6 +57,36 @@ impl SigAlg {
             other => other.name(),
         }
     }
+
+    /// The algorithm's OpenSSH certificate form (PROTOCOL.certkeys), as
+    /// publickey authentication and server-sig-algs name it.
+    pub fn cert_name(self) -> &'static str {
+        match self {
+            SigAlg::Ed25519 => "ssh-ed25519-cert-v01@openssh.com",
+            SigAlg::EcdsaP256 => "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+            SigAlg::EcdsaP384 => "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+            SigAlg::EcdsaP521 => "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+            SigAlg::RsaSha512 => "rsa-sha2-512-cert-v01@openssh.com",
+            SigAlg::RsaSha256 => "rsa-sha2-256-cert-v01@openssh.com",
+            SigAlg::RsaSha1 => "ssh-rsa-cert-v01@openssh.com",
+        }
+    }
+
+    /// The plain algorithm of a certificate algorithm name.
+    pub fn from_cert_name(name: &str) -> Option<Self> {
+        SigAlg::ALL.iter().copied().find(|a| a.cert_name() == name)
+    }
+
+    /// The key type inside a certificate blob of this algorithm
+    /// ("ssh-rsa-cert-v01@openssh.com" for all three RSA algorithms).
+    pub fn cert_key_type_name(self) -> &'static str {
+        match self {
+            SigAlg::RsaSha512 | SigAlg::RsaSha256 | SigAlg::RsaSha1 => {
+                "ssh-rsa-cert-v01@openssh.com"
+            }
+            other => other.cert_name(),
+        }
+    }
 }
 
 /// What a key is, for messages, configuration and key generation.
@@ -160,5 +190,24 @@ mod tests {
             Some(Curve::P384)
         );
         assert_eq!(Curve::from_key_type(b"ecdsa-sha2-nistp192"), None);
+    }
+
+    #[test]
+    fn certificate_names_round_trip() {
+        for &alg in SigAlg::ALL {
+            assert_eq!(SigAlg::from_cert_name(alg.cert_name()), Some(alg));
+            assert_eq!(SigAlg::from_cert_name(alg.name()), None);
+            assert!(alg.cert_key_type_name().starts_with(alg.key_type_name()));
+        }
+        // PROTOCOL.certkeys: RSA certificates keep one key type whatever
+        // the signature hash.
+        assert_eq!(
+            SigAlg::RsaSha256.cert_name(),
+            "rsa-sha2-256-cert-v01@openssh.com"
+        );
+        assert_eq!(
+            SigAlg::RsaSha512.cert_key_type_name(),
+            "ssh-rsa-cert-v01@openssh.com"
+        );
     }
 }

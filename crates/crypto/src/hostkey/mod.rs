@@ -19,6 +19,8 @@
 
 mod alg;
 mod base64;
+mod cert;
+mod cidr;
 mod openssh;
 mod private;
 mod public;
@@ -28,6 +30,8 @@ mod wire;
 use std::path::PathBuf;
 
 pub use alg::{KeyKind, SigAlg};
+pub use cert::{CertOption, CertRefusal, CertType, Certificate};
+pub use cidr::Cidr;
 pub use private::HostKey;
 pub use public::PublicKey;
 

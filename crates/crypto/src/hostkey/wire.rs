@@ -53,6 +53,10 @@ impl<'a> Reader<'a> {
         Ok(u32::from_be_bytes(self.array::<4>()?))
     }
 
+    pub(crate) fn u64(&mut self) -> Result<u64, WireError> {
+        Ok(u64::from_be_bytes(self.array::<8>()?))
+    }
+
     fn array<const N: usize>(&mut self) -> Result<[u8; N], WireError> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N)?);
