@@ -3,6 +3,11 @@
 //! bytes, over a real jailed filesystem in a scratch directory: requests
 //! must be answered or refused, never panic, and nothing may appear
 //! outside the root.
+//!
+//! When the first byte's high bit is set, the second byte picks an
+//! extension name and the rest becomes the body of one EXTENDED request
+//! with that name, so every extension's parser (xattr, check-file,
+//! copy-data, ...) is reached without the fuzzer having to guess names.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, OnceLock};
@@ -19,13 +24,37 @@ fn fs() -> Arc<dyn Vfs> {
     .clone()
 }
 
+/// SSH_FXP_EXTENDED (200) with request id 1, `name`, then `body`.
+fn extended(name: &str, body: &[u8]) -> Vec<u8> {
+    let len = 1 + 4 + 4 + name.len() + body.len();
+    let mut p = Vec::with_capacity(4 + len);
+    p.extend_from_slice(&(len as u32).to_be_bytes());
+    p.push(200);
+    p.extend_from_slice(&1u32.to_be_bytes());
+    p.extend_from_slice(&(name.len() as u32).to_be_bytes());
+    p.extend_from_slice(name.as_bytes());
+    p.extend_from_slice(body);
+    p
+}
+
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, data)) = data.split_first() else { return };
-    let version = 1 + pick % 6;
+    let Some((&pick, data)) = data.split_first() else {
+        return;
+    };
+    let version = 1 + (pick & 0x7f) % 6;
     let mut session = SftpSession::new(fs(), SftpConfig::default());
     // SSH_FXP_INIT with the chosen version.
     session.receive(&[0, 0, 0, 5, 1, 0, 0, 0, version]);
-    session.receive(data);
+    if pick & 0x80 != 0 {
+        let Some((&which, body)) = data.split_first() else {
+            return;
+        };
+        let names = wharf_sftp::extension_names();
+        let name = names[usize::from(which) % names.len()];
+        session.receive(&extended(name, body));
+    } else {
+        session.receive(data);
+    }
     let mut out = Vec::new();
     for _ in 0..64 {
         out.clear();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use wharf_vfs::{FileType, RenameMode, VPath, Vfs, VfsError, VfsErrorKind};
 
-use crate::ext::{self, Offer};
+use crate::ext::{self, Enabled, Offer};
 use crate::handles::{DirHandle, FileHandle, Handle, HandleTable};
 use crate::longname;
 use crate::proto::attrs::Attrs;
@@ -83,6 +83,10 @@ pub(crate) struct Engine {
     version: Option<u32>,
     /// Whether no request has arrived since INIT (`version-select` must be the first).
     first_request: bool,
+    /// Whether the request being handled is that first one.
+    handling_first: bool,
+    /// The extensions switched on.
+    enabled: Enabled,
     /// The versions announced in `versions` (empty if it was not announced).
     selectable: Vec<u32>,
     /// Owner and group names, loaded on first use by a v4+ session.
@@ -100,6 +104,8 @@ impl Engine {
         Self {
             version: None,
             first_request: false,
+            handling_first: false,
+            enabled: Enabled::new(&config.disabled_extensions),
             selectable: Vec::new(),
             users: OnceCell::new(),
             limits: Limits::new(&config),
@@ -128,8 +134,8 @@ impl Engine {
         let id = r
             .u32("request id")
             .map_err(|_| SftpError::MissingRequestId { packet_type })?;
-        let first = std::mem::replace(&mut self.first_request, false);
-        self.dispatch(version, first, packet_type, id, r, out)
+        self.handling_first = std::mem::replace(&mut self.first_request, false);
+        self.dispatch(version, packet_type, id, r, out)
     }
 
     /// SSH_FXP_INIT: `uint32 version`, then (v3) extension pairs, which name nothing this server
@@ -157,6 +163,7 @@ impl Engine {
             version,
             selectable: self.selectable.clone(),
             max_read_len: self.limits.max_read_len,
+            enabled: self.enabled,
         };
         reply::version(out, version, &ext::announcements(&offer));
         if version != 3 || self.selectable.len() < 2 {
@@ -177,14 +184,13 @@ impl Engine {
     /// after a VERSION that announced `versions`, and only for a listed version. Success
     /// switches the session's layouts and answers OK; anything else answers a status and ends
     /// the session, as the draft requires.
-    fn version_select(
+    pub(crate) fn version_select(
         &mut self,
-        first: bool,
         id: u32,
         body: &mut Reader<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), Refusal> {
-        if !first {
+        if !self.handling_first {
             return Err(Refusal::Fatal(
                 StatusCode::Failure,
                 "not the first request after SSH_FXP_VERSION",
@@ -214,16 +220,12 @@ impl Engine {
     fn dispatch(
         &mut self,
         version: u32,
-        first: bool,
         packet_type: u8,
         id: u32,
         mut body: Reader<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), SftpError> {
         let result = match request::decode(version, packet_type, &mut body) {
-            Ok(Some(Request::Extended { name, mut body })) if name == b"version-select" => {
-                self.version_select(first, id, &mut body, out)
-            }
             Ok(Some(request)) => self.handle(version, id, request, out),
             Ok(None) => Err(Refusal::Status(StatusCode::OpUnsupported)),
             // A field that parsed but holds an undefined value (an OPEN disposition, a
@@ -285,6 +287,15 @@ impl Engine {
         }
     }
 
+    /// As [`Engine::file`], shared: file I/O takes `&self`, so several open files can be used
+    /// at once (`copy-data` reads one and writes another).
+    pub(crate) fn file_ref(&self, handle: &[u8]) -> Result<&FileHandle, Refusal> {
+        match self.handles.get(handle) {
+            Some(Handle::File(file)) => Ok(file),
+            _ => Err(StatusCode::InvalidHandle.into()),
+        }
+    }
+
     /// The attributes to report for `md`: v4+ sessions get owner and group names where the
     /// user database has them (else the encoder sends the numeric ids as strings).
     fn attrs_of(&self, version: u32, md: &wharf_vfs::Metadata) -> Attrs {
@@ -334,6 +345,13 @@ impl Engine {
         if self.config.read_only && request.does_write() {
             return Err(StatusCode::PermissionDenied.into());
         }
+        // EXTENDED requests are filtered by their own name below.
+        if !self.config.requests.is_open()
+            && !matches!(request, Request::Extended { .. })
+            && !self.config.requests.permits(request.filter_name())
+        {
+            return Err(StatusCode::PermissionDenied.into());
+        }
         match request {
             Request::Open { path, flags, attrs } => {
                 self.open(version, id, path, flags, &attrs, out)
@@ -370,7 +388,12 @@ impl Engine {
                 if !file.writable {
                     return Err(StatusCode::PermissionDenied.into());
                 }
+                // Text mode ignores the offset (-13 §8.1.1.1): writes follow one another.
+                let offset = file.text_pos.unwrap_or(offset);
                 file.file.write_all_at(data, offset)?;
+                if let Some(pos) = &mut file.text_pos {
+                    *pos = pos.saturating_add(data.len() as u64);
+                }
                 self.ok(out, id);
                 Ok(())
             }
@@ -533,8 +556,11 @@ impl Engine {
                 Ok(())
             }
             Request::Extended { name, mut body } => {
-                let ext = ext::find(name, version).ok_or(StatusCode::OpUnsupported)?;
-                if self.config.read_only && ext.does_write {
+                let ext =
+                    ext::find(name, version, self.enabled).ok_or(StatusCode::OpUnsupported)?;
+                if self.config.read_only && ext.does_write
+                    || !self.config.requests.permits(ext.request)
+                {
                     return Err(StatusCode::PermissionDenied.into());
                 }
                 (ext.handler)(self, id, &mut body, out)
@@ -584,6 +610,9 @@ impl Engine {
             writable: options.write,
             delete_on_close: flags.delete_on_close.then_some(path),
             locks: Vec::new(),
+            // Text mode reads from the start; an appending handle's writes still go to the end
+            // (O_APPEND), whatever the cursor says.
+            text_pos: flags.text.then_some(0),
         });
         self.reply_handle(id, handle, out)
     }
@@ -657,13 +686,18 @@ impl Engine {
         out: &mut Vec<u8>,
     ) -> Result<(), Refusal> {
         let want = len.min(self.limits.max_read_len) as usize;
+        let version = self.version();
         let file = self.file(handle)?;
         if !file.readable {
             return Err(StatusCode::PermissionDenied.into());
         }
+        // Text mode ignores the offset (-13 §8.1.1.1): reads follow one another. The server's
+        // newline is the announced one, so the bytes need no conversion.
+        let offset = file.text_pos.unwrap_or(offset);
         let data = Data::begin(out, id, want);
         let start = data.data_at();
         let mut filled = 0;
+        let mut at_eof = false;
         while filled < want {
             let position = offset.checked_add(filled as u64);
             let buf = out.get_mut(start + filled..start + want);
@@ -671,7 +705,10 @@ impl Engine {
                 break;
             };
             match file.file.read_at(buf, position) {
-                Ok(0) => break,
+                Ok(0) => {
+                    at_eof = true;
+                    break;
+                }
                 Ok(n) => filled += n,
                 Err(err) if filled == 0 => {
                     data.abandon(out);
@@ -686,7 +723,13 @@ impl Engine {
             data.abandon(out);
             return Err(StatusCode::Eof.into());
         }
-        data.finish(out, filled);
+        if let Some(pos) = &mut file.text_pos {
+            *pos = pos.saturating_add(filled as u64);
+        }
+        // v6 tells the client when the data reaches the end of the file (-13 §9.3), sparing
+        // it the READ that would only get EOF. Only a read that met the end says so: learning
+        // it otherwise would cost an fstat per READ.
+        data.finish(out, filled, (version >= 6).then_some(at_eof));
         Ok(())
     }
 
@@ -744,7 +787,25 @@ impl Engine {
                 break;
             }
         }
-        names.finish(out);
+        // v6 says when the listing is done (-13 §9.4), sparing the READDIR that would only get
+        // EOF. Knowing it takes looking ahead: the next batch is read now instead of on the
+        // next READDIR, so no extra work is done.
+        let end_of_list = if version >= 6 {
+            if dir.pending.is_empty() {
+                // A failure here must not spoil the reply already built: "not known to be the
+                // end", and the next READDIR meets the error.
+                if dir.dir.read_batch(&mut dir.pending, READDIR_BATCH).is_err() {
+                    dir.pending.clear();
+                    names.finish_list(out, Some(false));
+                    return Ok(());
+                }
+                dir.pending.reverse();
+            }
+            Some(dir.pending.is_empty())
+        } else {
+            None
+        };
+        names.finish_list(out, end_of_list);
         Ok(())
     }
 }

@@ -27,6 +27,9 @@ pub(crate) struct FileHandle {
     /// v6 BLOCK ranges `(offset, length)` granted on this handle: advisory and local to the
     /// session (see the engine's BLOCK handler).
     pub(crate) locks: Vec<(u64, u64)>,
+    /// Opened in text mode (v4 TEXT, v5+ TEXT_MODE): READ and WRITE ignore their offsets and
+    /// continue from here.
+    pub(crate) text_pos: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -71,6 +74,11 @@ impl HandleTable {
         index_bytes.copy_from_slice(&u32::try_from(index).unwrap_or(u32::MAX).to_be_bytes());
         generation_bytes.copy_from_slice(&slot.generation.to_be_bytes());
         Ok(wire)
+    }
+
+    pub(crate) fn get(&self, wire: &[u8]) -> Option<&Handle> {
+        let index = self.lookup(wire)?;
+        self.slots.get(index)?.handle.as_ref()
     }
 
     pub(crate) fn get_mut(&mut self, wire: &[u8]) -> Option<&mut Handle> {

@@ -9,8 +9,8 @@
 //! Layout:
 //! - `proto`: the codec. Requests of any version decode into one version-neutral model, replies
 //!   encode per version, and one function maps a status code down to what a client knows.
-//! - `ext`: one table of extensions driving dispatch, the VERSION announcement and read-only
-//!   mode.
+//! - `ext`: one table of extensions driving dispatch, the VERSION announcement, the on/off
+//!   switches and read-only mode; `filter`: the request names of `-P`/`-p`/`-Q`.
 //! - `engine`: version-neutral handlers; `session`: framing.
 #![forbid(unsafe_code)]
 // Network-reachable code never panics; tests may.
@@ -27,6 +27,7 @@
 
 mod engine;
 mod ext;
+mod filter;
 mod handles;
 mod longname;
 mod proto;
@@ -34,6 +35,7 @@ mod session;
 mod users;
 mod wire;
 
+pub use filter::{request_names, RequestFilter};
 pub use proto::status::StatusCode;
 pub use session::SftpSession;
 pub use wire::DecodeError;
@@ -55,6 +57,77 @@ pub struct SftpConfig {
     pub max_version: u32,
     /// The lowest protocol version accepted; an older client's INIT ends the session.
     pub min_version: u32,
+    /// Extensions switched off: neither announced (VERSION, `supported`, `supported2`) nor
+    /// served (OP_UNSUPPORTED). A name is a request name (`check-file-name`) or an announced
+    /// one, which covers every request announced under it (`check-file`,
+    /// `xattr@proftpd.org`); [`extension_names`] lists them all.
+    pub disabled_extensions: Vec<String>,
+    /// Which requests are served, by OpenSSH sftp-server's names (`-P`/`-p`); a refused
+    /// request gets PERMISSION_DENIED.
+    pub requests: RequestFilter,
+}
+
+impl SftpConfig {
+    /// Checks that every name in `disabled_extensions` and the request filter is known, so a
+    /// typo cannot silently leave something on.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let switches = extension_names();
+        if let Some(name) = self
+            .disabled_extensions
+            .iter()
+            .find(|name| !switches.contains(&name.as_str()))
+        {
+            return Err(ConfigError::UnknownExtension {
+                name: name.clone(),
+                known: switches.join(", "),
+            });
+        }
+        let requests = request_names();
+        let listed = self
+            .requests
+            .deny
+            .iter()
+            .chain(self.requests.allow.iter().flatten());
+        if let Some(name) = listed
+            .into_iter()
+            .find(|name| !requests.contains(&name.as_str()))
+        {
+            return Err(ConfigError::UnknownRequest {
+                name: name.clone(),
+                known: requests.join(","),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Every name [`SftpConfig::disabled_extensions`] accepts, in announcement order: each
+/// extension request's name and the names they are announced under (`check-file`,
+/// `xattr@proftpd.org`, `versions`, `vendor-id`).
+pub fn extension_names() -> Vec<&'static str> {
+    ext::switch_names()
+}
+
+/// A name in an [`SftpConfig`] that matches nothing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// Not an extension this server has.
+    #[error("unknown SFTP extension {name:?}; known: {known}")]
+    UnknownExtension {
+        /// The name given.
+        name: String,
+        /// Every known name, comma-separated.
+        known: String,
+    },
+    /// Not a request name this server has.
+    #[error("unknown SFTP request {name:?}; known: {known}")]
+    UnknownRequest {
+        /// The name given.
+        name: String,
+        /// Every known name, comma-separated.
+        known: String,
+    },
 }
 
 impl Default for SftpConfig {
@@ -69,6 +142,8 @@ impl Default for SftpConfig {
             max_packet_len: 256 * 1024,
             max_version: 6,
             min_version: 1,
+            disabled_extensions: Vec::new(),
+            requests: RequestFilter::default(),
         }
     }
 }

@@ -386,8 +386,12 @@ fn check_file_published_vectors() {
         assert_eq!(check_reply(reply), (alg.to_string(), unhex(hex)), "{alg}");
     }
     // The client's first supported choice wins; unknown names are skipped.
-    let reply = t.one(&check_name(10, "abc", "crc32,sha1,md5", 0, 0, 0));
+    let reply = t.one(&check_name(10, "abc", "whirlpool,sha1,md5", 0, 0, 0));
     assert_eq!(check_reply(reply), ("sha1".into(), unhex(ABC[1].1)));
+    // crc32: the CRC catalogue's CRC-32/ISO-HDLC check value, "123456789" -> cbf43926.
+    fs::write(t.path("digits"), b"123456789").unwrap();
+    let reply = t.one(&check_name(14, "digits", "crc32", 0, 0, 0));
+    assert_eq!(check_reply(reply), ("crc32".into(), unhex("cbf43926")));
     // A sub-range: offset 2, length 3 of "xxabcyy" is "abc".
     fs::write(t.path("mid"), b"xxabcyy").unwrap();
     let reply = t.one(&check_name(11, "mid", "sha256", 2, 3, 0));
@@ -442,6 +446,46 @@ fn check_file_multi_chunk_and_blocks() {
     assert_eq!(check_reply(t.one(&by_handle)).1, both);
 }
 
+/// Paramiko's `SFTPFile.check()`: request `check-file` with a handle; the reply starts with
+/// `string "check-file"`, then the algorithm and the raw digests.
+#[test]
+fn check_file_paramiko_alias() {
+    let mut t = session();
+    fs::write(t.path("abc"), b"abc").unwrap();
+    let h = t.open("abc", PF_READ);
+    let request = ext(
+        1,
+        "check-file",
+        B::default().s(&h).s("sha1").u64(0).u64(0).u32(0),
+    );
+    match t.one(&request) {
+        Reply::Extended(_, body) => {
+            let mut p = P(&body);
+            assert_eq!(p.s(), b"check-file");
+            assert_eq!(p.s(), b"sha1");
+            assert_eq!(p.0, unhex(ABC[1].1));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Switched off with the announcement, it is unknown.
+    let mut t = session_with(SftpConfig {
+        disabled_extensions: vec!["check-file".into()],
+        ..SftpConfig::default()
+    });
+    fs::write(t.path("abc"), b"abc").unwrap();
+    let h = t.open("abc", PF_READ);
+    let request = ext(
+        1,
+        "check-file",
+        B::default().s(&h).s("sha1").u64(0).u64(0).u32(0),
+    );
+    assert_eq!(t.status(&request), FX_OP_UNSUPPORTED);
+    assert_eq!(
+        t.status(&check_name(2, "abc", "md5", 0, 0, 0)),
+        FX_OP_UNSUPPORTED
+    );
+}
+
 #[test]
 fn check_file_refusals() {
     let mut t = session();
@@ -456,7 +500,7 @@ fn check_file_refusals() {
     assert_eq!(t.status(&check_name(3, "abc", "md5", 99, 0, 0)), FX_FAILURE);
     // Nothing in common.
     assert_eq!(
-        t.status(&check_name(4, "abc", "crc32,whirlpool", 0, 0, 0)),
+        t.status(&check_name(4, "abc", "tiger,whirlpool", 0, 0, 0)),
         FX_OP_UNSUPPORTED
     );
     assert_eq!(
@@ -488,10 +532,14 @@ fn check_file_refusals() {
         t.status(&ext(10, "check-file-name", B::default().s("abc").s("md5"))),
         FX_BAD_MESSAGE
     );
-    // The announcement name is not a request.
+    // Paramiko's `check-file` takes a handle, not a name: a path is an unknown handle.
     assert_eq!(
-        t.status(&ext(11, "check-file", B::default().s("abc"))),
-        FX_OP_UNSUPPORTED
+        t.status(&ext(
+            11,
+            "check-file",
+            B::default().s("abc").s("md5").u64(0).u64(0).u32(0)
+        )),
+        FX_FAILURE
     );
 
     // Read-only sessions may hash.

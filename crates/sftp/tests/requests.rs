@@ -48,7 +48,8 @@ fn version_negotiation_and_extensions() {
                     ("lsetstat@openssh.com", b"1"),
                     ("copy-file", b"1"),
                     ("space-available", b"1"),
-                    ("check-file", b"md5,sha1,sha224,sha256,sha384,sha512"),
+                    ("check-file", b"md5,sha1,sha224,sha256,sha384,sha512,crc32"),
+                    ("xattr@proftpd.org", b"1"),
                 ]
             );
         }

@@ -171,6 +171,15 @@ enum Reply {
     Attrs(Attrs),
 }
 
+thread_local! {
+    /// The trailing v6 flag of the last DATA (end-of-file) or NAME (end-of-list) parsed.
+    static LAST_FLAG: std::cell::Cell<Option<u8>> = const { std::cell::Cell::new(None) };
+}
+
+fn last_flag() -> Option<u8> {
+    LAST_FLAG.with(|f| f.get())
+}
+
 /// One reply in `version`'s layout; v4+ NAME entries have no longname.
 fn parse(out: &[u8], version: u32) -> Reply {
     let len = u32::from_be_bytes(out[..4].try_into().unwrap()) as usize;
@@ -199,16 +208,22 @@ fn parse(out: &[u8], version: u32) -> Reply {
         }
         103 => {
             p.u32();
-            Reply::Data(p.s().to_vec())
+            let data = p.s().to_vec();
+            // v6 DATA may end with `bool end-of-file` (-13 §9.3); Wharf always sends it.
+            let flag = (version >= 6).then(|| p.u8());
+            LAST_FLAG.with(|f| f.set(flag));
+            Reply::Data(data)
         }
         104 => {
             p.u32();
             let count = p.u32();
-            Reply::Name(
-                (0..count)
-                    .map(|_| (p.s().to_vec(), parse_attrs(&mut p, version)))
-                    .collect(),
-            )
+            let names = (0..count)
+                .map(|_| (p.s().to_vec(), parse_attrs(&mut p, version)))
+                .collect();
+            // v6 NAME may end with `bool end-of-list` (-13 §9.4).
+            let flag = (version >= 6 && !p.0.is_empty()).then(|| p.u8());
+            LAST_FLAG.with(|f| f.set(flag));
+            Reply::Name(names)
         }
         105 => {
             p.u32();
@@ -855,4 +870,92 @@ fn fstat_by_handle_v4() {
     let h = v.handle(OPEN, no_attrs(B::default().s("f").u32(0x01)));
     let a = v.attrs(FSTAT, B::default().s(&h).u32(0));
     assert_eq!((a.ftype, a.size), (1, Some(3)));
+}
+
+/// v6 end-of-file on DATA and end-of-list on READDIR's NAME (-13 §9.3, §9.4): set exactly when
+/// the reply reaches the end; v5 has neither field.
+#[test]
+fn v6_end_of_file_and_end_of_list() {
+    let mut v = session(6);
+    fs::write(v.path("f"), b"0123456789").unwrap();
+    let h = match v.open56("f", 1, 2) {
+        Reply::Handle(h) => h,
+        other => panic!("{other:?}"),
+    };
+    let read = |v: &mut V, offset: u64, len: u32| match v
+        .call(READ, B::default().s(&h).u64(offset).u32(len))
+    {
+        Reply::Data(d) => (d, last_flag()),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(read(&mut v, 0, 4), (b"0123".to_vec(), Some(0)));
+    assert_eq!(read(&mut v, 4, 100), (b"456789".to_vec(), Some(1)));
+    // A read ending exactly at the end has not met it: the flag stays false (no fstat).
+    assert_eq!(read(&mut v, 8, 2), (b"89".to_vec(), Some(0)));
+    assert_eq!(v.status(READ, B::default().s(&h).u64(10).u32(1)), 1);
+
+    for n in 0..150 {
+        fs::write(v.path(&format!("e{n:03}")), b"").unwrap();
+    }
+    let d = v.handle(OPENDIR, B::default().s("/"));
+    // 151 entries and "."/"..": a full batch of 100, then the rest with end-of-list.
+    assert_eq!(v.names(READDIR, B::default().s(&d)).len(), 100);
+    assert_eq!(last_flag(), Some(0));
+    assert_eq!(v.names(READDIR, B::default().s(&d)).len(), 53);
+    assert_eq!(last_flag(), Some(1));
+    assert_eq!(v.status(READDIR, B::default().s(&d)), 1);
+
+    let mut v = session(5);
+    fs::write(v.path("f"), b"01").unwrap();
+    let h = match v.open56("f", 1, 2) {
+        Reply::Handle(h) => h,
+        other => panic!("{other:?}"),
+    };
+    // The v5 parser would fail on a trailing byte.
+    assert!(matches!(
+        v.call(READ, B::default().s(&h).u64(0).u32(9)),
+        Reply::Data(_)
+    ));
+    assert_eq!(last_flag(), None);
+}
+
+/// Text mode (v4 TEXT, v5+ TEXT_MODE) ignores READ and WRITE offsets (-13 §8.1.1.1); the
+/// announced newline is the server's own "\n", so the bytes are not converted.
+#[test]
+fn text_mode_ignores_offsets_and_keeps_bytes() {
+    let mut v = session(6);
+    // OPEN_OR_CREATE | TEXT_MODE, for writing.
+    let h = match v.open56("t.txt", 2, 3 | 0x20) {
+        Reply::Handle(h) => h,
+        other => panic!("{other:?}"),
+    };
+    for (offset, data) in [(500u64, &b"one\n"[..]), (0, b"two\r\n"), (7, b"three\n")] {
+        assert_eq!(v.status(WRITE, B::default().s(&h).u64(offset).s(data)), OK);
+    }
+    assert_eq!(v.status(CLOSE, B::default().s(&h)), OK);
+    assert_eq!(fs::read(v.path("t.txt")).unwrap(), b"one\ntwo\r\nthree\n");
+    let h = match v.open56("t.txt", 1, 2 | 0x20) {
+        Reply::Handle(h) => h,
+        other => panic!("{other:?}"),
+    };
+    let mut got = Vec::new();
+    // Offsets are ignored: each READ continues where the last stopped.
+    for _ in 0..3 {
+        match v.call(READ, B::default().s(&h).u64(0).u32(5)) {
+            Reply::Data(d) => got.extend_from_slice(&d),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(got, b"one\ntwo\r\nthree\n");
+    assert_eq!(v.status(READ, B::default().s(&h).u64(0).u32(5)), 1);
+    // v4's TEXT pflag (0x40) means the same.
+    let mut v = session(4);
+    fs::write(v.path("t"), b"abcdef").unwrap();
+    let h = v.handle(OPEN, no_attrs(B::default().s("t").u32(0x01 | 0x40)));
+    for want in [&b"abc"[..], b"def"] {
+        match v.call(READ, B::default().s(&h).u64(0).u32(3)) {
+            Reply::Data(d) => assert_eq!(d, want),
+            other => panic!("{other:?}"),
+        }
+    }
 }

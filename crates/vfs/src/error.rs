@@ -128,7 +128,8 @@ impl VfsError {
             Self::Unsupported { .. } => return VfsErrorKind::Unsupported,
         };
         match errno {
-            Errno::NOENT => VfsErrorKind::NotFound,
+            // ENODATA: no extended attribute of that name.
+            Errno::NOENT | Errno::NODATA => VfsErrorKind::NotFound,
             Errno::ACCESS | Errno::PERM => VfsErrorKind::PermissionDenied,
             Errno::EXIST => VfsErrorKind::AlreadyExists,
             Errno::NOTDIR => VfsErrorKind::NotADirectory,
@@ -203,6 +204,15 @@ mod tests {
             assert_eq!(err.io_error_kind(), io_kind, "{errno:?}");
             assert_eq!(err.raw_os_error(), Some(errno.raw_os_error()));
         }
+    }
+
+    #[test]
+    fn missing_xattr_is_not_found() {
+        // ENODATA: getxattr(2) on a name the file does not have.
+        assert_eq!(
+            VfsError::os("getxattr", Errno::NODATA).kind(),
+            VfsErrorKind::NotFound
+        );
     }
 
     #[test]

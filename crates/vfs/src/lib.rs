@@ -21,16 +21,25 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod glob;
 mod local;
 mod path;
+pub mod policy;
 mod types;
+mod xattr;
 
 pub use error::{VfsError, VfsErrorKind};
+pub use glob::{Glob, GlobError};
 pub use local::LocalFs;
 pub use path::VPath;
+pub use policy::{PathRule, Permissions, Policy, PolicyFs, Quota, Usage};
 pub use types::{
-    DirEntry, FileType, FsStats, Metadata, OpenOptions, RenameMode, SetAttrs, Timestamp,
+    DirEntry, FileType, FsStats, Metadata, OpenOptions, RenameMode, SetAttrs, Timestamp, XattrMode,
 };
+
+/// The largest extended attribute value read or written (Linux's `XATTR_SIZE_MAX`), which
+/// also bounds a name list.
+pub const XATTR_MAX: usize = 64 * 1024;
 
 /// A user's filesystem.
 ///
@@ -100,6 +109,38 @@ pub trait Vfs: Send + Sync {
 
     /// Statistics of the filesystem holding `path`.
     fn statvfs(&self, path: &VPath) -> Result<FsStats, VfsError>;
+
+    /// The value of extended attribute `name` of `path` (a final symlink is followed), at
+    /// most [`XATTR_MAX`] bytes. Backends without extended attributes keep these defaults,
+    /// which report the operation unsupported.
+    fn get_xattr(&self, path: &VPath, name: &[u8]) -> Result<Vec<u8>, VfsError> {
+        let _ = (path, name);
+        Err(VfsError::Unsupported { op: "getxattr" })
+    }
+
+    /// The names of the extended attributes of `path` the user may use.
+    fn list_xattr(&self, path: &VPath) -> Result<Vec<Vec<u8>>, VfsError> {
+        let _ = path;
+        Err(VfsError::Unsupported { op: "listxattr" })
+    }
+
+    /// Sets extended attribute `name` of `path` to `value`.
+    fn set_xattr(
+        &self,
+        path: &VPath,
+        name: &[u8],
+        value: &[u8],
+        mode: XattrMode,
+    ) -> Result<(), VfsError> {
+        let _ = (path, name, value, mode);
+        Err(VfsError::Unsupported { op: "setxattr" })
+    }
+
+    /// Removes extended attribute `name` of `path`.
+    fn remove_xattr(&self, path: &VPath, name: &[u8]) -> Result<(), VfsError> {
+        let _ = (path, name);
+        Err(VfsError::Unsupported { op: "removexattr" })
+    }
 }
 
 /// An open regular file.
@@ -139,6 +180,29 @@ pub trait VfsFile: Send + Sync + std::fmt::Debug {
 
     /// Statistics of the filesystem holding the file.
     fn statvfs(&self) -> Result<FsStats, VfsError>;
+
+    /// [`Vfs::get_xattr`] on the open file.
+    fn get_xattr(&self, name: &[u8]) -> Result<Vec<u8>, VfsError> {
+        let _ = name;
+        Err(VfsError::Unsupported { op: "fgetxattr" })
+    }
+
+    /// [`Vfs::list_xattr`] on the open file.
+    fn list_xattr(&self) -> Result<Vec<Vec<u8>>, VfsError> {
+        Err(VfsError::Unsupported { op: "flistxattr" })
+    }
+
+    /// [`Vfs::set_xattr`] on the open file.
+    fn set_xattr(&self, name: &[u8], value: &[u8], mode: XattrMode) -> Result<(), VfsError> {
+        let _ = (name, value, mode);
+        Err(VfsError::Unsupported { op: "fsetxattr" })
+    }
+
+    /// [`Vfs::remove_xattr`] on the open file.
+    fn remove_xattr(&self, name: &[u8]) -> Result<(), VfsError> {
+        let _ = name;
+        Err(VfsError::Unsupported { op: "fremovexattr" })
+    }
 }
 
 /// An open directory being listed.

@@ -18,8 +18,8 @@ use rustix::fs::{self, AtFlags, Mode, OFlags, RenameFlags, ResolveFlags, Stat, T
 use rustix::io::Errno;
 
 use crate::{
-    DirEntry, FileType, FsStats, Metadata, OpenOptions, RenameMode, SetAttrs, Timestamp, VPath,
-    Vfs, VfsDir, VfsError, VfsFile,
+    xattr, DirEntry, FileType, FsStats, Metadata, OpenOptions, RenameMode, SetAttrs, Timestamp,
+    VPath, Vfs, VfsDir, VfsError, VfsFile, XattrMode,
 };
 
 /// `RESOLVE_IN_ROOT` makes the starting directory the root of the lookup; `NO_MAGICLINKS`
@@ -362,9 +362,53 @@ impl Vfs for LocalFs {
             .map(|st| fs_stats(&st))
             .map_err(|e| VfsError::os("statvfs", e))
     }
+
+    fn get_xattr(&self, path: &VPath, name: &[u8]) -> Result<Vec<u8>, VfsError> {
+        xattr::get(self.xattr_fd(path, "getxattr")?, name)
+    }
+
+    fn list_xattr(&self, path: &VPath) -> Result<Vec<Vec<u8>>, VfsError> {
+        xattr::list(self.xattr_fd(path, "listxattr")?)
+    }
+
+    fn set_xattr(
+        &self,
+        path: &VPath,
+        name: &[u8],
+        value: &[u8],
+        mode: XattrMode,
+    ) -> Result<(), VfsError> {
+        xattr::set(self.xattr_fd(path, "setxattr")?, name, value, mode)
+    }
+
+    fn remove_xattr(&self, path: &VPath, name: &[u8]) -> Result<(), VfsError> {
+        xattr::remove(self.xattr_fd(path, "removexattr")?, name)
+    }
 }
 
 impl LocalFs {
+    /// A descriptor for the extended-attribute calls, opened inside the jail following a
+    /// final symlink (as `getxattr(2)` would). The `f*xattr` calls refuse `O_PATH`
+    /// descriptors, so it is opened for reading (non-blocking, so a FIFO cannot hang the
+    /// session); user attributes exist only on regular files and directories, so anything
+    /// else is refused. Reading user attributes needs read permission anyway; setting them on
+    /// a file the user can write but not read is therefore refused too.
+    fn xattr_fd(&self, path: &VPath, op: &'static str) -> Result<OwnedFd, VfsError> {
+        let fd = self
+            .root
+            .open_at(
+                path.relative(),
+                OFlags::RDONLY | OFlags::NONBLOCK,
+                Mode::empty(),
+            )
+            .map_err(|e| VfsError::os(op, e))?;
+        let st = fs::fstat(&fd).map_err(|e| VfsError::os(op, e))?;
+        match FileType::from_mode(st.st_mode) {
+            FileType::Regular | FileType::Directory => Ok(fd),
+            _ => Err(VfsError::NotRegularFile { op }),
+        }
+    }
+
     /// `chmod` on an `O_PATH` descriptor. `fchmod` refuses such descriptors and rustix does not
     /// expose `fchmodat2(AT_EMPTY_PATH)`, so go through the descriptor's `/proc` link: it names
     /// exactly the inode already resolved inside the jail, with no second path lookup. Without
@@ -446,6 +490,22 @@ impl VfsFile for LocalFile {
         fs::fstatvfs(&self.fd)
             .map(|st| fs_stats(&st))
             .map_err(|e| VfsError::os("fstatvfs", e))
+    }
+
+    fn get_xattr(&self, name: &[u8]) -> Result<Vec<u8>, VfsError> {
+        xattr::get(&self.fd, name)
+    }
+
+    fn list_xattr(&self) -> Result<Vec<Vec<u8>>, VfsError> {
+        xattr::list(&self.fd)
+    }
+
+    fn set_xattr(&self, name: &[u8], value: &[u8], mode: XattrMode) -> Result<(), VfsError> {
+        xattr::set(&self.fd, name, value, mode)
+    }
+
+    fn remove_xattr(&self, name: &[u8]) -> Result<(), VfsError> {
+        xattr::remove(&self.fd, name)
     }
 }
 

@@ -240,3 +240,16 @@ mod tests {
         assert_eq!(FileType::from_mode(0o644), FileType::Unknown);
     }
 }
+
+/// What `set_xattr` does about an attribute that does or does not exist yet (`setxattr(2)`'s
+/// flags).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum XattrMode {
+    /// Create it or replace it.
+    #[default]
+    Any,
+    /// Fail with `EEXIST` if it exists.
+    Create,
+    /// Fail with `ENODATA` if it does not exist.
+    Replace,
+}

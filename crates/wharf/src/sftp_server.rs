@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use wharf_sftp::{SftpConfig, SftpSession};
+use wharf_sftp::{RequestFilter, SftpConfig, SftpSession};
 use wharf_vfs::{LocalFs, VPath};
 
 /// Bytes of replies produced before they are written out.
@@ -32,6 +32,41 @@ pub struct SftpServerArgs {
     /// Accepted for compatibility with sftp-server's -f (syslog facility); ignored.
     #[arg(short = 'f', value_name = "FACILITY")]
     pub facility: Option<String>,
+    /// Refuse these requests with PERMISSION_DENIED: a comma-separated list of the names
+    /// `-Q requests` prints (sftp-server's -P).
+    #[arg(short = 'P', value_name = "DENIED_REQUESTS")]
+    pub deny: Option<String>,
+    /// Serve only these requests; others get PERMISSION_DENIED (sftp-server's -p). A request
+    /// in both lists is refused.
+    #[arg(short = 'p', value_name = "ALLOWED_REQUESTS")]
+    pub allow: Option<String>,
+    /// Print what the server supports and exit: `requests` lists the request names -P and -p
+    /// take (sftp-server's -Q).
+    #[arg(short = 'Q', value_name = "FEATURE")]
+    pub query: Option<String>,
+}
+
+/// The log filter for sftp-server's `-l` levels (QUIET, FATAL, ERROR, INFO, VERBOSE, DEBUG,
+/// DEBUG1-3), in any case; anything else is taken as a tracing filter, as `wharf -l` takes.
+pub fn log_filter(level: &str) -> String {
+    let mapped = match level.to_ascii_uppercase().as_str() {
+        "QUIET" => "off",
+        "FATAL" | "ERROR" => "error",
+        "INFO" => "info",
+        "VERBOSE" | "DEBUG" | "DEBUG1" => "debug",
+        "DEBUG2" | "DEBUG3" => "trace",
+        _ => return level.to_owned(),
+    };
+    mapped.to_owned()
+}
+
+/// A comma-separated request list, as sftp-server's -P and -p take it.
+fn request_list(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn parse_octal(s: &str) -> Result<u32, String> {
@@ -42,6 +77,16 @@ fn parse_octal(s: &str) -> Result<u32, String> {
 }
 
 pub fn run(args: &SftpServerArgs) -> anyhow::Result<()> {
+    if let Some(feature) = &args.query {
+        if feature != "requests" {
+            anyhow::bail!("-Q: unknown feature {feature:?}; supported: requests");
+        }
+        let mut stdout = std::io::stdout().lock();
+        for name in wharf_sftp::request_names() {
+            writeln!(stdout, "{name}").context("writing stdout")?;
+        }
+        return Ok(());
+    }
     let start = match &args.start_dir {
         Some(dir) => dir.clone(),
         None => std::env::current_dir().context("cannot determine the current directory")?,
@@ -53,11 +98,17 @@ pub fn run(args: &SftpServerArgs) -> anyhow::Result<()> {
         .with_home(VPath::from_absolute(start.as_os_str().as_bytes()));
     let mut config = SftpConfig {
         read_only: args.read_only,
+        requests: RequestFilter {
+            deny: args.deny.as_deref().map(request_list).unwrap_or_default(),
+            allow: args.allow.as_deref().map(request_list),
+        },
         ..SftpConfig::default()
     };
     if let Some(umask) = args.umask {
         config.umask = umask;
     }
+    // A misspelt name must not leave a request the administrator meant to deny allowed.
+    config.check().context("-P/-p")?;
     let mut session = SftpSession::new(Arc::new(fs), config);
     let mut stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout().lock();
@@ -82,4 +133,25 @@ pub fn run(args: &SftpServerArgs) -> anyhow::Result<()> {
         stdout.flush().context("writing stdout")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openssh_log_levels_map_to_tracing() {
+        assert_eq!(log_filter("QUIET"), "off");
+        assert_eq!(log_filter("error"), "error");
+        assert_eq!(log_filter("Verbose"), "debug");
+        assert_eq!(log_filter("DEBUG3"), "trace");
+        // Not an sftp-server level: a tracing filter, passed on.
+        assert_eq!(log_filter("wharf_sftp=debug"), "wharf_sftp=debug");
+    }
+
+    #[test]
+    fn request_lists_split_on_commas() {
+        assert_eq!(request_list("open, read,,write"), ["open", "read", "write"]);
+        assert!(request_list("").is_empty());
+    }
 }

@@ -8,7 +8,7 @@
 
 use md5::Md5;
 use sha1::Sha1;
-use sha2::digest::DynDigest;
+use sha2::digest::{DynDigest, InvalidBufferSize};
 use sha2::{Sha224, Sha256, Sha384, Sha512};
 use wharf_vfs::{OpenOptions, VfsFile};
 
@@ -17,8 +17,9 @@ use crate::proto::reply;
 use crate::proto::status::StatusCode;
 use crate::wire::{put_string, Reader};
 
-/// The algorithms offered, announced in this order as the `check-file` data.
-pub(super) const ALGORITHMS: &[u8] = b"md5,sha1,sha224,sha256,sha384,sha512";
+/// The algorithms offered, announced in this order as the `check-file` data (the drafts' list,
+/// crc32 included).
+pub(super) const ALGORITHMS: &[u8] = b"md5,sha1,sha224,sha256,sha384,sha512,crc32";
 
 /// Bytes read per round while hashing.
 const CHUNK: usize = 64 * 1024;
@@ -35,6 +36,7 @@ fn hasher(name: &[u8]) -> Option<Box<dyn DynDigest>> {
         b"sha256" => Box::new(Sha256::default()),
         b"sha384" => Box::new(Sha384::default()),
         b"sha512" => Box::new(Sha512::default()),
+        b"crc32" => Box::new(Crc32::default()),
         _ => return None,
     })
 }
@@ -75,6 +77,25 @@ pub(super) fn check_file_handle(
     hash_reply(&*file.file, &params, budget, id, out)
 }
 
+/// `check-file`, as Paramiko's `SFTPFile.check()` sends it: the announced name used as the
+/// request, with a handle and the common fields. Paramiko expects the reply to start with
+/// `string "check-file"` (spec digest §9.1, P16), so that is prepended.
+pub(super) fn check_file_paramiko(
+    engine: &mut Engine,
+    id: u32,
+    r: &mut Reader<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), Refusal> {
+    let handle = r.string("handle")?;
+    let params = Params::read(r)?;
+    let budget = engine.limits().max_read_len as usize;
+    let file = engine.file(handle)?;
+    if !file.readable {
+        return Err(StatusCode::PermissionDenied.into());
+    }
+    hash_reply_as(&*file.file, &params, budget, id, Some(b"check-file"), out)
+}
+
 /// `check-file-name`: `string filename` (a final symlink is followed), then the common fields.
 pub(super) fn check_file_name(
     engine: &mut Engine,
@@ -95,13 +116,24 @@ pub(super) fn check_file_name(
 
 /// Hashes the requested range and appends EXTENDED_REPLY `string algorithm, byte[] digests`
 /// (one per block, concatenated, to the end of the packet): extensions-00 §3's layout, which
-/// ProFTPD answers with. (Paramiko's own `check-file` request, which expects a leading
-/// `string "check-file"`, is a different request name and is not served.)
+/// ProFTPD answers with.
 fn hash_reply(
     file: &dyn VfsFile,
     params: &Params<'_>,
     budget: usize,
     id: u32,
+    out: &mut Vec<u8>,
+) -> Result<(), Refusal> {
+    hash_reply_as(file, params, budget, id, None, out)
+}
+
+/// [`hash_reply`], the reply starting with `string prefix` when given (Paramiko's layout).
+fn hash_reply_as(
+    file: &dyn VfsFile,
+    params: &Params<'_>,
+    budget: usize,
+    id: u32,
+    prefix: Option<&[u8]>,
     out: &mut Vec<u8>,
 ) -> Result<(), Refusal> {
     // The client's first algorithm that is offered; none in common is OP_UNSUPPORTED.
@@ -167,8 +199,110 @@ fn hash_reply(
     }
 
     let packet = reply::extended(out, id);
+    if let Some(prefix) = prefix {
+        put_string(out, prefix);
+    }
     put_string(out, name);
     out.extend_from_slice(&digests);
     packet.finish(out);
     Ok(())
+}
+
+/// CRC-32 as the drafts' `crc32` (the ISO-HDLC CRC of zlib and Ethernet: reflected polynomial
+/// 0xEDB88320, initial value and final xor 0xFFFFFFFF), digest in network byte order. Not a
+/// cryptographic hash: it is offered because the drafts list it and clients may ask for a
+/// cheap check.
+#[derive(Clone)]
+struct Crc32 {
+    state: u32,
+}
+
+impl Default for Crc32 {
+    fn default() -> Self {
+        Self { state: !0 }
+    }
+}
+
+/// The byte-at-a-time table, built at compile time (an index out of range would fail the
+/// build, never panic at run time).
+#[allow(clippy::indexing_slicing)]
+const CRC32_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        table[i] = c;
+        i += 1;
+    }
+    table
+};
+
+impl Crc32 {
+    fn value(&self) -> u32 {
+        !self.state
+    }
+}
+
+impl DynDigest for Crc32 {
+    fn update(&mut self, data: &[u8]) {
+        for &b in data {
+            let index = usize::from((self.state as u8) ^ b);
+            // `index` < 256 by construction.
+            let entry = CRC32_TABLE.get(index).copied().unwrap_or(0);
+            self.state = entry ^ (self.state >> 8);
+        }
+    }
+
+    fn finalize_into(self, buf: &mut [u8]) -> Result<(), InvalidBufferSize> {
+        let out: &mut [u8; 4] = buf.try_into().map_err(|_| InvalidBufferSize)?;
+        *out = self.value().to_be_bytes();
+        Ok(())
+    }
+
+    fn finalize_into_reset(&mut self, out: &mut [u8]) -> Result<(), InvalidBufferSize> {
+        let value = std::mem::take(self);
+        value.finalize_into(out)
+    }
+
+    fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    fn output_size(&self) -> usize {
+        4
+    }
+
+    fn box_clone(&self) -> Box<dyn DynDigest> {
+        Box::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_check_values() {
+        // The check value of CRC-32/ISO-HDLC in Greg Cook's CRC catalogue
+        // (reveng.sourceforge.net/crc-catalogue/17plus.htm): "123456789" -> 0xCBF43926.
+        let mut crc = Crc32::default();
+        crc.update(b"123456789");
+        assert_eq!(&*crc.finalize_reset(), [0xcb, 0xf4, 0x39, 0x26]);
+        // After a reset, the empty input gives 0 and split input the whole input's CRC.
+        assert_eq!(&*crc.finalize_reset(), [0, 0, 0, 0]);
+        crc.update(b"The quick brown fox ");
+        crc.update(b"jumps over the lazy dog");
+        // zlib's crc32() of the pangram, the standard second vector (0x414FA339).
+        assert_eq!(&*crc.finalize_reset(), [0x41, 0x4f, 0xa3, 0x39]);
+        assert!(hasher(b"crc32").is_some());
+    }
 }

@@ -1,14 +1,48 @@
 //! Extensions from draft-ietf-secsh-filexfer-extensions-00.
 
-use wharf_vfs::{FileType, OpenOptions};
+use wharf_vfs::{FileType, OpenOptions, VfsFile};
 
 use crate::engine::{Engine, Refusal};
 use crate::proto::reply;
 use crate::proto::status::StatusCode;
 use crate::wire::{put_u32, put_u64, Reader};
 
-/// Bytes moved per read/write round of `copy-data`.
+/// Bytes moved per read/write round of a copy.
 const COPY_CHUNK: usize = 64 * 1024;
+
+/// Copies `len` bytes (`None`: to the end of the source) from `from` at `from_offset` to `to`
+/// at `to_offset`, in bounded chunks, stopping early where the source ends (not an error, as
+/// in OpenSSH). Returns the bytes copied. Both `copy-data` and `copy-file` use it.
+fn copy_range(
+    from: &dyn VfsFile,
+    from_offset: u64,
+    to: &dyn VfsFile,
+    to_offset: u64,
+    len: Option<u64>,
+) -> Result<u64, Refusal> {
+    let mut buf = vec![0u8; COPY_CHUNK];
+    let mut done: u64 = 0;
+    loop {
+        let want = match len {
+            None => COPY_CHUNK,
+            Some(len) if len == done => break,
+            Some(len) => usize::try_from(len - done).map_or(COPY_CHUNK, |l| l.min(COPY_CHUNK)),
+        };
+        let (Some(read_at), Some(write_at)) =
+            (from_offset.checked_add(done), to_offset.checked_add(done))
+        else {
+            return Err(StatusCode::Failure.into());
+        };
+        let chunk = buf.get_mut(..want).ok_or(StatusCode::Failure)?;
+        let n = from.read_at(chunk, read_at)?;
+        if n == 0 {
+            break;
+        }
+        to.write_all_at(chunk.get(..n).ok_or(StatusCode::Failure)?, write_at)?;
+        done += n as u64;
+    }
+    Ok(done)
+}
 
 /// `copy-data` (extensions-00 §7): `string read-from-handle, uint64 read-from-offset, uint64
 /// read-length (0 = to EOF), string write-to-handle, uint64 write-to-offset`. Copies until the
@@ -29,45 +63,19 @@ pub(super) fn copy_data(
     let write_handle = r.string("write-to-handle")?;
     let write_offset = r.u64("write-to-offset")?;
 
-    if !engine.file(read_handle)?.readable {
+    let from = engine.file_ref(read_handle)?;
+    if !from.readable {
         return Err(StatusCode::PermissionDenied.into());
     }
-    if !engine.file(write_handle)?.writable {
+    let to = engine.file_ref(write_handle)?;
+    if !to.writable {
         return Err(StatusCode::PermissionDenied.into());
     }
     if read_handle == write_handle {
         return Err(StatusCode::InvalidParameter.into());
     }
-
-    let mut buf = vec![0u8; COPY_CHUNK];
-    let mut done: u64 = 0;
-    loop {
-        let want = if read_len == 0 {
-            COPY_CHUNK
-        } else {
-            let left = read_len - done;
-            if left == 0 {
-                break;
-            }
-            usize::try_from(left).map_or(COPY_CHUNK, |left| left.min(COPY_CHUNK))
-        };
-        let (Some(from), Some(to)) = (
-            read_offset.checked_add(done),
-            write_offset.checked_add(done),
-        ) else {
-            return Err(StatusCode::Failure.into());
-        };
-        let Some(chunk) = buf.get_mut(..want) else {
-            break;
-        };
-        let n = engine.file(read_handle)?.file.read_at(chunk, from)?;
-        if n == 0 {
-            break;
-        }
-        let data = chunk.get(..n).ok_or(StatusCode::Failure)?;
-        engine.file(write_handle)?.file.write_all_at(data, to)?;
-        done += n as u64;
-    }
+    let len = (read_len != 0).then_some(read_len);
+    copy_range(&*from.file, read_offset, &*to.file, write_offset, len)?;
     engine.ok(out, id);
     Ok(())
 }
@@ -116,16 +124,7 @@ pub(super) fn copy_file(
             ..OpenOptions::default()
         },
     )?;
-    let mut buf = vec![0u8; COPY_CHUNK];
-    let mut offset: u64 = 0;
-    loop {
-        let n = from.read_at(&mut buf, offset)?;
-        if n == 0 {
-            break;
-        }
-        to.write_all_at(buf.get(..n).ok_or(StatusCode::Failure)?, offset)?;
-        offset += n as u64;
-    }
+    copy_range(&*from, 0, &*to, 0, None)?;
     engine.ok(out, id);
     Ok(())
 }

@@ -1,44 +1,107 @@
 //! The extension table: one row per EXTENDED request, as OpenSSH's sftp-server keeps its
-//! handler table. The same rows drive dispatch, what SSH_FXP_VERSION announces, and read-only
-//! mode, so an extension cannot be announced without a handler or dispatched past a policy.
+//! handler table. The same rows drive dispatch, what SSH_FXP_VERSION (and v5 `supported`, v6
+//! `supported2`) announces, what can be switched off ([`crate::SftpConfig::disabled_extensions`]),
+//! the request filter's names and read-only mode, so an extension cannot be announced without
+//! a handler, served while switched off, or dispatched past a policy.
 
 mod check_file;
 mod draft;
 mod openssh;
+mod xattr;
 
 use crate::engine::{Engine, Refusal};
 use crate::proto::attrs::supported_mask;
 use crate::proto::request::{supported_open_flags, SUPPORTED_ACCESS_MASK};
 use crate::wire::{put_string, put_u32, put_u64, Reader};
 
+/// What a row announces in SSH_FXP_VERSION.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Announce {
+    /// This data under the row's announced name (OpenSSH announces each extension's version).
+    Data(&'static [u8]),
+    /// `versions` (-13 §5.5): the selectable versions, announced only to a v3 session when
+    /// there is a choice.
+    Versions,
+    /// `vendor-id` (-09 §4.4): this server's name and version.
+    VendorId,
+}
+
 /// One extension.
 pub(crate) struct Extension {
-    /// The request name, which is also the announced name.
+    /// The request name.
     pub(crate) name: &'static str,
-    /// The data announced in SSH_FXP_VERSION (OpenSSH announces each extension's version).
-    pub(crate) announce: &'static [u8],
+    /// The name the request filter (`wharf sftp-server -P/-p/-Q`) knows it by: OpenSSH's
+    /// sftp-server names for its own extensions (`posix-rename`, `statvfs`, ...), the request
+    /// name for the others.
+    pub(crate) request: &'static str,
+    /// The name announced instead of `name`, where one announcement covers several requests
+    /// (`check-file` for `check-file-handle` and `check-file-name`, extensions-00 §3;
+    /// `xattr@proftpd.org` for its eight requests); rows sharing it are announced once, with
+    /// the first enabled row's data.
+    pub(crate) announced_as: Option<&'static str>,
+    /// The data announced.
+    pub(crate) announce: Announce,
     /// The lowest protocol version the extension is offered to.
     pub(crate) min_version: u32,
     /// Whether it can modify the filesystem; refused in read-only mode.
     pub(crate) does_write: bool,
     /// Handles the request body (after the name) and appends the reply.
     pub(crate) handler: fn(&mut Engine, u32, &mut Reader<'_>, &mut Vec<u8>) -> Result<(), Refusal>,
-    /// The name announced instead of `name`, where one announcement covers several requests
-    /// (`check-file` for `check-file-handle` and `check-file-name`, extensions-00 §3); rows
-    /// sharing it are announced once, with the first row's data.
-    pub(crate) announced_as: Option<&'static str>,
 }
 
 impl Extension {
-    fn announced_name(&self) -> &'static str {
+    pub(crate) fn announced_name(&self) -> &'static str {
         self.announced_as.unwrap_or(self.name)
     }
 }
 
-/// The rows announced to `version`, one per announced name.
-fn announced(version: u32) -> Vec<&'static Extension> {
+/// Which rows of [`EXTENSIONS`] are switched on: bit `i` for row `i`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Enabled(u64);
+
+// One bit per row.
+const _: () = assert!(EXTENSIONS.len() <= 64);
+
+impl Enabled {
+    /// Every row except those named in `disabled`, by request name or announced name (so
+    /// `check-file` switches off all three check-file requests, `check-file-name` only that
+    /// one). Names matching no row are ignored here; [`crate::SftpConfig::check`] reports them.
+    pub(crate) fn new(disabled: &[String]) -> Self {
+        let mut bits = 0u64;
+        for (i, ext) in EXTENSIONS.iter().enumerate() {
+            let off = disabled
+                .iter()
+                .any(|d| d == ext.name || d == ext.announced_name());
+            if !off {
+                bits |= 1 << i;
+            }
+        }
+        Self(bits)
+    }
+
+    fn has(self, index: usize) -> bool {
+        self.0 & (1u64 << index) != 0
+    }
+
+    /// The enabled rows offered to `version`.
+    fn rows(self, version: u32) -> impl Iterator<Item = &'static Extension> {
+        EXTENSIONS
+            .iter()
+            .enumerate()
+            .filter(move |(i, ext)| self.has(*i) && version >= ext.min_version)
+            .map(|(_, ext)| ext)
+    }
+}
+
+/// The enabled rows announced to `version`, one per announced name. `with_specials` includes
+/// the rows whose announcement is not a plain extension (`versions`, `vendor-id`), which the
+/// `supported`/`supported2` name lists leave out.
+fn announced(version: u32, enabled: Enabled, with_specials: bool) -> Vec<&'static Extension> {
     let mut rows: Vec<&'static Extension> = Vec::new();
-    for ext in EXTENSIONS.iter().filter(|ext| version >= ext.min_version) {
+    for ext in enabled.rows(version) {
+        if !with_specials && !matches!(ext.announce, Announce::Data(_)) {
+            continue;
+        }
         if rows
             .iter()
             .all(|seen| seen.announced_name() != ext.announced_name())
@@ -49,129 +112,220 @@ fn announced(version: u32) -> Vec<&'static Extension> {
     rows
 }
 
+/// A row whose announcement is plain data, with the usual defaults.
+const fn row(
+    name: &'static str,
+    request: &'static str,
+    does_write: bool,
+    handler: fn(&mut Engine, u32, &mut Reader<'_>, &mut Vec<u8>) -> Result<(), Refusal>,
+) -> Extension {
+    Extension {
+        name,
+        request,
+        announced_as: None,
+        announce: Announce::Data(b"1"),
+        min_version: 3,
+        does_write,
+        handler,
+    }
+}
+
+/// A row announced under a shared name.
+const fn shared(
+    name: &'static str,
+    announced_as: &'static str,
+    announce: &'static [u8],
+    does_write: bool,
+    handler: fn(&mut Engine, u32, &mut Reader<'_>, &mut Vec<u8>) -> Result<(), Refusal>,
+) -> Extension {
+    Extension {
+        name,
+        request: name,
+        announced_as: Some(announced_as),
+        announce: Announce::Data(announce),
+        min_version: 3,
+        does_write,
+        handler,
+    }
+}
+
 /// Every extension, in announcement order.
-pub(crate) static EXTENSIONS: &[Extension] = &[
+pub(crate) const EXTENSIONS: &[Extension] = &[
+    row(
+        "posix-rename@openssh.com",
+        "posix-rename",
+        true,
+        openssh::posix_rename,
+    ),
     Extension {
-        name: "posix-rename@openssh.com",
-        announce: b"1",
-        min_version: 3,
-        does_write: true,
-        handler: openssh::posix_rename,
-        announced_as: None,
+        announce: Announce::Data(b"2"),
+        ..row("statvfs@openssh.com", "statvfs", false, openssh::statvfs)
     },
     Extension {
-        name: "statvfs@openssh.com",
-        announce: b"2",
-        min_version: 3,
-        does_write: false,
-        handler: openssh::statvfs,
-        announced_as: None,
+        announce: Announce::Data(b"2"),
+        ..row("fstatvfs@openssh.com", "fstatvfs", false, openssh::fstatvfs)
     },
+    row("hardlink@openssh.com", "hardlink", true, openssh::hardlink),
+    row("fsync@openssh.com", "fsync", true, openssh::fsync),
+    row("limits@openssh.com", "limits", false, openssh::limits),
+    row("copy-data", "copy-data", true, draft::copy_data),
+    row(
+        "expand-path@openssh.com",
+        "expand-path",
+        false,
+        openssh::expand_path,
+    ),
+    row(
+        "home-directory",
+        "home-directory",
+        false,
+        openssh::home_directory,
+    ),
+    row(
+        "users-groups-by-id@openssh.com",
+        "users-groups-by-id",
+        false,
+        openssh::users_groups_by_id,
+    ),
+    row("lsetstat@openssh.com", "lsetstat", true, openssh::lsetstat),
+    row("copy-file", "copy-file", true, draft::copy_file),
+    row(
+        "space-available",
+        "space-available",
+        false,
+        draft::space_available,
+    ),
+    shared(
+        "check-file-handle",
+        "check-file",
+        check_file::ALGORITHMS,
+        false,
+        check_file::check_file_handle,
+    ),
+    shared(
+        "check-file-name",
+        "check-file",
+        check_file::ALGORITHMS,
+        false,
+        check_file::check_file_name,
+    ),
+    // Paramiko's client sends the announced name itself, with a handle (spec digest §9.1).
+    shared(
+        "check-file",
+        "check-file",
+        check_file::ALGORITHMS,
+        false,
+        check_file::check_file_paramiko,
+    ),
+    // ProFTPD's xattr extension (spec digest §9.3).
+    shared(
+        "getxattr@proftpd.org",
+        "xattr@proftpd.org",
+        b"1",
+        false,
+        xattr::get,
+    ),
+    shared(
+        "fgetxattr@proftpd.org",
+        "xattr@proftpd.org",
+        b"1",
+        false,
+        xattr::fget,
+    ),
+    shared(
+        "listxattr@proftpd.org",
+        "xattr@proftpd.org",
+        b"1",
+        false,
+        xattr::list,
+    ),
+    shared(
+        "flistxattr@proftpd.org",
+        "xattr@proftpd.org",
+        b"1",
+        false,
+        xattr::flist,
+    ),
+    shared(
+        "setxattr@proftpd.org",
+        "xattr@proftpd.org",
+        b"1",
+        true,
+        xattr::set,
+    ),
+    shared(
+        "fsetxattr@proftpd.org",
+        "xattr@proftpd.org",
+        b"1",
+        true,
+        xattr::fset,
+    ),
+    shared(
+        "removexattr@proftpd.org",
+        "xattr@proftpd.org",
+        b"1",
+        true,
+        xattr::remove,
+    ),
+    shared(
+        "fremovexattr@proftpd.org",
+        "xattr@proftpd.org",
+        b"1",
+        true,
+        xattr::fremove,
+    ),
+    // `version-select` is answered by the engine, which knows whether it is the first request.
     Extension {
-        name: "fstatvfs@openssh.com",
-        announce: b"2",
-        min_version: 3,
-        does_write: false,
-        handler: openssh::fstatvfs,
-        announced_as: None,
+        announced_as: Some("versions"),
+        announce: Announce::Versions,
+        ..row("version-select", "version-select", false, version_select)
     },
+    // A client may announce itself with the same structure (WinSCP does); it is accepted.
     Extension {
-        name: "hardlink@openssh.com",
-        announce: b"1",
-        min_version: 3,
-        does_write: true,
-        handler: openssh::hardlink,
-        announced_as: None,
-    },
-    Extension {
-        name: "fsync@openssh.com",
-        announce: b"1",
-        min_version: 3,
-        does_write: true,
-        handler: openssh::fsync,
-        announced_as: None,
-    },
-    Extension {
-        name: "limits@openssh.com",
-        announce: b"1",
-        min_version: 3,
-        does_write: false,
-        handler: openssh::limits,
-        announced_as: None,
-    },
-    Extension {
-        name: "copy-data",
-        announce: b"1",
-        min_version: 3,
-        does_write: true,
-        handler: draft::copy_data,
-        announced_as: None,
-    },
-    Extension {
-        name: "expand-path@openssh.com",
-        announce: b"1",
-        min_version: 3,
-        does_write: false,
-        handler: openssh::expand_path,
-        announced_as: None,
-    },
-    Extension {
-        name: "home-directory",
-        announce: b"1",
-        min_version: 3,
-        does_write: false,
-        handler: openssh::home_directory,
-        announced_as: None,
-    },
-    Extension {
-        name: "users-groups-by-id@openssh.com",
-        announce: b"1",
-        min_version: 3,
-        does_write: false,
-        handler: openssh::users_groups_by_id,
-        announced_as: None,
-    },
-    Extension {
-        name: "lsetstat@openssh.com",
-        announce: b"1",
-        min_version: 3,
-        does_write: true,
-        handler: openssh::lsetstat,
-        announced_as: None,
-    },
-    Extension {
-        name: "copy-file",
-        announce: b"1",
-        min_version: 3,
-        does_write: true,
-        handler: draft::copy_file,
-        announced_as: None,
-    },
-    Extension {
-        name: "space-available",
-        announce: b"1",
-        min_version: 3,
-        does_write: false,
-        handler: draft::space_available,
-        announced_as: None,
-    },
-    Extension {
-        name: "check-file-handle",
-        announce: check_file::ALGORITHMS,
-        min_version: 3,
-        does_write: false,
-        handler: check_file::check_file_handle,
-        announced_as: Some("check-file"),
-    },
-    Extension {
-        name: "check-file-name",
-        announce: check_file::ALGORITHMS,
-        min_version: 3,
-        does_write: false,
-        handler: check_file::check_file_name,
-        announced_as: Some("check-file"),
+        announce: Announce::VendorId,
+        min_version: 4,
+        ..row("vendor-id", "vendor-id", false, vendor_id)
     },
 ];
+
+fn version_select(
+    engine: &mut Engine,
+    id: u32,
+    r: &mut Reader<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), Refusal> {
+    engine.version_select(id, r, out)
+}
+
+/// `vendor-id` from the client (-09 §4.4): `string vendor-name, string product-name, string
+/// product-version, int64 product-build-number` → OK. Nothing acts on it.
+fn vendor_id(
+    engine: &mut Engine,
+    id: u32,
+    r: &mut Reader<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), Refusal> {
+    r.string("vendor-name")?;
+    r.string("product-name")?;
+    r.string("product-version")?;
+    r.u64("product-build-number")?;
+    engine.ok(out, id);
+    Ok(())
+}
+
+/// Every name [`crate::SftpConfig::disabled_extensions`] accepts: each row's request name and
+/// announced name, in table order, without repeats.
+pub(crate) fn switch_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for ext in EXTENSIONS {
+        for name in [ext.announced_name(), ext.name] {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
 
 /// What the VERSION reply is built from.
 #[derive(Clone, Debug)]
@@ -183,30 +337,46 @@ pub(crate) struct Offer {
     pub(crate) selectable: Vec<u32>,
     /// Reads up to this size are never short except at EOF (`max-read-size`).
     pub(crate) max_read_len: u32,
+    /// The extensions switched on.
+    pub(crate) enabled: Enabled,
 }
 
 /// The `vendor-id` product (-09 §4.4).
 const VENDOR: &str = "Wharf";
 const PRODUCT_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The (name, data) pairs of the VERSION reply: the table's extensions, then the
-/// draft-defined ones of the version (-04 §4.3 `newline`, -05 §4.4 `supported`, -13 §5.4
-/// `supported2` and `acl-supported`, -13 §5.5 `versions`, -09 §4.4 `vendor-id`).
+/// The (name, data) pairs of the VERSION reply: the table's enabled extensions, then the
+/// draft-defined ones of the version that are not requests and cannot be switched off (-04
+/// §4.3 `newline`, -05 §4.4 `supported`, -13 §5.4 `supported2` and `acl-supported`: they
+/// describe the server rather than offer something).
 pub(crate) fn announcements(offer: &Offer) -> Vec<(&'static str, Vec<u8>)> {
     let version = offer.version;
     if version < 3 {
         return Vec::new();
     }
-    let mut pairs: Vec<(&'static str, Vec<u8>)> = announced(version)
-        .into_iter()
-        .map(|ext| (ext.announced_name(), ext.announce.to_vec()))
-        .collect();
-    if version == 3 && offer.selectable.len() > 1 {
-        let list: Vec<String> = offer.selectable.iter().map(u32::to_string).collect();
-        pairs.push(("versions", list.join(",").into_bytes()));
+    let mut pairs: Vec<(&'static str, Vec<u8>)> = Vec::new();
+    for ext in announced(version, offer.enabled, true) {
+        match ext.announce {
+            Announce::Data(data) => pairs.push((ext.announced_name(), data.to_vec())),
+            Announce::Versions => {
+                if version == 3 && offer.selectable.len() > 1 {
+                    let list: Vec<String> = offer.selectable.iter().map(u32::to_string).collect();
+                    pairs.push(("versions", list.join(",").into_bytes()));
+                }
+            }
+            Announce::VendorId => {
+                let mut data = Vec::new();
+                put_string(&mut data, VENDOR.as_bytes());
+                put_string(&mut data, VENDOR.as_bytes());
+                put_string(&mut data, PRODUCT_VERSION.as_bytes());
+                put_u64(&mut data, 0);
+                pairs.push(("vendor-id", data));
+            }
+        }
     }
     if version >= 4 {
-        // The server's own separator: text mode is then a byte-for-byte copy.
+        // The server's own separator: text mode is then a byte-for-byte copy (the drafts
+        // make converting to the announced newline the client's job, -04 §4.3).
         pairs.push(("newline", b"\n".to_vec()));
     }
     if version == 5 {
@@ -216,14 +386,6 @@ pub(crate) fn announcements(offer: &Offer) -> Vec<(&'static str, Vec<u8>)> {
         pairs.push(("supported2", supported(offer, true)));
         // No ACL support: capabilities 0, as AsyncSSH sends.
         pairs.push(("acl-supported", 0u32.to_be_bytes().to_vec()));
-    }
-    if version >= 4 {
-        let mut data = Vec::new();
-        put_string(&mut data, VENDOR.as_bytes());
-        put_string(&mut data, VENDOR.as_bytes());
-        put_string(&mut data, PRODUCT_VERSION.as_bytes());
-        put_u64(&mut data, 0);
-        pairs.push(("vendor-id", data));
     }
     pairs
 }
@@ -239,7 +401,7 @@ fn supported(offer: &Offer, v6: bool) -> Vec<u8> {
     put_u32(&mut data, supported_open_flags(version));
     put_u32(&mut data, SUPPORTED_ACCESS_MASK);
     put_u32(&mut data, offer.max_read_len);
-    let names: Vec<&str> = announced(version)
+    let names: Vec<&str> = announced(version, offer.enabled, false)
         .into_iter()
         .map(Extension::announced_name)
         .collect();
@@ -258,11 +420,11 @@ fn supported(offer: &Offer, v6: bool) -> Vec<u8> {
     data
 }
 
-/// The extension a client speaking `version` may call by `name`.
-pub(crate) fn find(name: &[u8], version: u32) -> Option<&'static Extension> {
-    EXTENSIONS
-        .iter()
-        .find(|ext| ext.name.as_bytes() == name && version >= ext.min_version)
+/// The enabled extension a client speaking `version` may call by `name`.
+pub(crate) fn find(name: &[u8], version: u32, enabled: Enabled) -> Option<&'static Extension> {
+    enabled
+        .rows(version)
+        .find(|ext| ext.name.as_bytes() == name)
 }
 
 #[cfg(test)]
@@ -271,20 +433,78 @@ mod tests {
 
     #[test]
     fn names_are_unique_and_findable() {
+        let all = Enabled::new(&[]);
         for (i, ext) in EXTENSIONS.iter().enumerate() {
             assert!(EXTENSIONS[..i].iter().all(|other| other.name != ext.name));
-            assert!(std::ptr::eq(find(ext.name.as_bytes(), 3).unwrap(), ext));
+            assert!(EXTENSIONS[..i]
+                .iter()
+                .all(|other| other.request != ext.request));
+            assert_eq!(find(ext.name.as_bytes(), 6, all).unwrap().name, ext.name);
         }
-        assert!(find(b"nope@example.com", 3).is_none());
+        assert!(find(b"nope@example.com", 3, all).is_none());
+        // vendor-id is a v4+ request.
+        assert!(find(b"vendor-id", 3, all).is_none());
         let offer = |version| Offer {
             version,
             selectable: vec![3],
             max_read_len: 1000,
+            enabled: all,
         };
-        assert_eq!(announcements(&offer(3)).len(), announced(3).len());
-        // check-file-handle and check-file-name share one announcement.
-        assert_eq!(announced(3).len(), EXTENSIONS.len() - 1);
+        // One selectable version: no `versions` pair.
+        let v3 = announcements(&offer(3));
+        assert_eq!(v3.len(), announced(3, all, false).len());
+        // The three check-file requests share one announcement, the eight xattr ones another.
+        assert_eq!(announced(3, all, false).len(), EXTENSIONS.len() - 2 - 7 - 2);
         assert!(announcements(&offer(2)).is_empty());
+    }
+
+    #[test]
+    fn switched_off_extensions_are_neither_announced_nor_found() {
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let some = Enabled::new(&names(&[
+            "copy-data",
+            "check-file-name",
+            "xattr@proftpd.org",
+        ]));
+        assert!(find(b"copy-data", 3, some).is_none());
+        assert!(find(b"check-file-name", 3, some).is_none());
+        assert!(find(b"check-file-handle", 3, some).is_some());
+        for ext in EXTENSIONS
+            .iter()
+            .filter(|e| e.name.ends_with("xattr@proftpd.org"))
+        {
+            assert!(find(ext.name.as_bytes(), 3, some).is_none(), "{}", ext.name);
+        }
+        let offer = |version, enabled| Offer {
+            version,
+            selectable: vec![3, 4, 5, 6],
+            max_read_len: 1000,
+            enabled,
+        };
+        let v3 = announcements(&offer(3, some));
+        assert!(find_pair(&v3, "copy-data").is_none());
+        assert!(find_pair(&v3, "xattr@proftpd.org").is_none());
+        // check-file-handle still serves the announcement.
+        assert!(find_pair(&v3, "check-file").is_some());
+        assert!(find_pair(&v3, "versions").is_some());
+        let none = Enabled::new(&names(&["check-file", "versions", "vendor-id"]));
+        let v3 = announcements(&offer(3, none));
+        assert!(find_pair(&v3, "check-file").is_none());
+        assert!(find_pair(&v3, "versions").is_none());
+        assert!(find(b"check-file", 3, none).is_none());
+        assert!(find(b"version-select", 3, none).is_none());
+        let v6 = announcements(&offer(6, none));
+        assert!(find_pair(&v6, "vendor-id").is_none());
+        // supported2 lists only what is switched on.
+        let data = find_pair(&v6, "supported2").unwrap();
+        assert!(!data.windows(10).any(|w| w == b"check-file"));
+        let data = find_pair(&announcements(&offer(6, Enabled::new(&[]))), "supported2").unwrap();
+        assert!(data.windows(10).any(|w| w == b"check-file"));
+        // Every switch name is a row's request or announced name.
+        for name in switch_names() {
+            let off = Enabled::new(&[name.to_string()]);
+            assert_ne!(off, Enabled::new(&[]), "{name} switches nothing off");
+        }
     }
 
     fn find_pair(pairs: &[(&'static str, Vec<u8>)], name: &str) -> Option<Vec<u8>> {
@@ -300,6 +520,7 @@ mod tests {
             version,
             selectable: vec![3, 4, 5, 6],
             max_read_len: 0x1234,
+            enabled: Enabled::new(&[]),
         };
         let v3 = announcements(&offer(3));
         assert_eq!(find_pair(&v3, "versions").unwrap(), b"3,4,5,6");
@@ -328,7 +549,7 @@ mod tests {
         while !r.is_empty() {
             names.push(r.string("name").unwrap().to_vec());
         }
-        assert_eq!(names.len(), announced(5).len());
+        assert_eq!(names.len(), announced(5, Enabled::new(&[]), false).len());
         assert_eq!(names[0], b"posix-rename@openssh.com");
 
         // v6 `supported2` (-13 §5.4): block vectors and counted lists.
@@ -344,7 +565,7 @@ mod tests {
         assert_eq!(r.take(2, "block").unwrap(), [0xff, 0x01]);
         assert_eq!(r.u32("attrib-ext count").unwrap(), 0);
         let count = r.u32("ext count").unwrap();
-        assert_eq!(count as usize, announced(6).len());
+        assert_eq!(count as usize, announced(6, Enabled::new(&[]), false).len());
         for _ in 0..count {
             r.string("name").unwrap();
         }

@@ -118,6 +118,14 @@ impl Names {
         patch_u32(out, self.count_at, self.count);
         self.packet.finish(out);
     }
+
+    /// Finishes a READDIR reply; v6 appends `bool end-of-list` when given (-13 §9.4).
+    pub(crate) fn finish_list(self, out: &mut Vec<u8>, end_of_list: Option<bool>) {
+        if let Some(end) = end_of_list {
+            put_u8(out, u8::from(end));
+        }
+        self.finish(out);
+    }
 }
 
 /// A NAME reply with one entry and empty attributes (REALPATH, READLINK); v3 repeats the name as
@@ -150,13 +158,18 @@ impl Data {
         self.data_at
     }
 
-    pub(crate) fn finish(self, out: &mut Vec<u8>, filled: usize) {
+    /// Trims the payload to `filled` bytes; v6 appends `bool end-of-file` when given
+    /// (-13 §9.3).
+    pub(crate) fn finish(self, out: &mut Vec<u8>, filled: usize, end_of_file: Option<bool>) {
         out.truncate(self.data_at + filled);
         patch_u32(
             out,
             self.data_at - 4,
             u32::try_from(filled).unwrap_or(u32::MAX),
         );
+        if let Some(eof) = end_of_file {
+            put_u8(out, u8::from(eof));
+        }
         self.packet.finish(out);
     }
 
@@ -194,8 +207,14 @@ mod tests {
         assert_eq!(data.data_at(), DATA_HEADER_LEN);
         assert_eq!(out.len(), DATA_HEADER_LEN + 10);
         out[DATA_HEADER_LEN] = b'x';
-        data.finish(&mut out, 1);
+        data.finish(&mut out, 1, None);
         assert_eq!(out, [0, 0, 0, 10, 103, 0, 0, 0, 1, 0, 0, 0, 1, b'x']);
+        // v6: the end-of-file flag follows the data and counts in the length.
+        let mut out = Vec::new();
+        let data = Data::begin(&mut out, 1, 10);
+        out[DATA_HEADER_LEN] = b'y';
+        data.finish(&mut out, 1, Some(true));
+        assert_eq!(out, [0, 0, 0, 11, 103, 0, 0, 0, 1, 0, 0, 0, 1, b'y', 1]);
     }
 
     #[test]
