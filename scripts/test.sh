@@ -23,7 +23,7 @@ REQS="$REPO/tests/integration/requirements.txt"
 
 # Debian packages the integration tests run. openssh-server is only for the
 # WHARF_TEST_AGAINST=openssh reference mode, but cheap and the same every run.
-APT_PACKAGES=(openssh-client openssh-server putty-tools lftp python3-venv)
+APT_PACKAGES=(openssh-client openssh-server putty-tools lftp python3-venv postgresql)
 
 declare -a SUMMARY=()
 declare -a FAILED=()

@@ -375,6 +375,25 @@ impl Connection {
         n
     }
 
+    /// Like `channel_take_data`, taking at most `max` bytes (a bandwidth
+    /// limit); the rest stays for later.
+    pub fn channel_take_data_up_to(
+        &mut self,
+        channel: ChannelId,
+        buf: &mut Vec<u8>,
+        max: usize,
+    ) -> usize {
+        let Some(ch) = self.channels.get(channel.0) else {
+            return 0;
+        };
+        if max >= ch.inbox.len() {
+            return self.channel_take_data(channel, buf);
+        }
+        buf.extend_from_slice(&ch.inbox[..max]);
+        ch.inbox.drain(..max);
+        max
+    }
+
     /// Bytes received on `channel` that the driver has not taken yet.
     pub fn channel_pending_data(&mut self, channel: ChannelId) -> usize {
         self.channels.get(channel.0).map_or(0, |ch| ch.inbox.len())

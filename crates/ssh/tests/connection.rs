@@ -449,6 +449,20 @@ fn channel_data_waits_in_the_inbox_until_taken_in_order() {
     assert_eq!(c.conn.channel_take_data(ChannelId(id), &mut buf), 0);
     // Unknown channels give nothing.
     assert_eq!(c.conn.channel_take_data(ChannelId(9), &mut buf), 0);
+    // A limited take leaves the rest, in order.
+    send(&mut c, b"0123456789");
+    let mut part = Vec::new();
+    assert_eq!(
+        c.conn.channel_take_data_up_to(ChannelId(id), &mut part, 4),
+        4
+    );
+    assert_eq!(c.conn.channel_pending_data(ChannelId(id)), 6);
+    assert_eq!(
+        c.conn
+            .channel_take_data_up_to(ChannelId(id), &mut part, 100),
+        6
+    );
+    assert_eq!(part, b"0123456789");
 }
 
 /// The server starts a rekey once its byte limit is passed; data flows

@@ -41,6 +41,144 @@ pub enum Command {
     /// Speak SFTP on stdin/stdout, as a drop-in for OpenSSH's sftp-server
     /// (`Subsystem sftp /path/to/wharf sftp-server`, or `sftp -D`).
     SftpServer(crate::sftp_server::SftpServerArgs),
+    /// Manage the users of the user database (SQLite or PostgreSQL). Works
+    /// while the server runs: changes apply at the next login.
+    User(Box<UserArgs>),
+}
+
+/// Where the user database is: one of --db, --postgres, --config.
+#[derive(Debug, clap::Args)]
+pub struct UserArgs {
+    /// The SQLite user database (created when missing).
+    #[arg(long, value_name = "FILE", global = true, conflicts_with_all = ["postgres", "config"])]
+    pub db: Option<PathBuf>,
+    /// A PostgreSQL connection string (postgresql://USER@HOST:PORT/DB or
+    /// "host=... user=... dbname=...").
+    #[arg(long, value_name = "URL", global = true, conflicts_with = "config")]
+    pub postgres: Option<String>,
+    /// The server's config file: its [auth] names the database (the first
+    /// sqlite or postgres source).
+    #[arg(short, long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: UserCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password, with --password, is read from the
+    /// terminal or one line of stdin.
+    Add {
+        name: String,
+        /// The folder the user sees as "/".
+        #[arg(long, value_name = "DIR")]
+        root: PathBuf,
+        /// Read a password (terminal prompt, or stdin).
+        #[arg(long, conflicts_with = "no_password")]
+        password: bool,
+        /// No password: key login only.
+        #[arg(long)]
+        no_password: bool,
+        /// An authorized_keys line (options allowed). Repeatable.
+        #[arg(long = "key", value_name = "LINE")]
+        keys: Vec<String>,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Change a user's policy settings (the flags given; others stay).
+    Set {
+        name: String,
+        /// A new root folder.
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// List the users as a table.
+    List,
+    /// Show one user (never the password hash).
+    Show { name: String },
+    /// Set a user's password from the terminal or one line of stdin;
+    /// --none removes it.
+    Passwd {
+        name: String,
+        #[arg(long)]
+        none: bool,
+    },
+    /// Add or remove authorized keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Refuse the user's logins (the account stays).
+    Disable { name: String },
+    /// Allow the user's logins again.
+    Enable { name: String },
+    /// Delete the user and their keys (their files stay).
+    Delete { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Add an authorized_keys line (options such as from="..." allowed).
+    Add { name: String, line: String },
+    /// Remove a key, given as its SHA256:... fingerprint or its line.
+    Remove { name: String, key: String },
+}
+
+/// Per-user policy flags, shared by `add` and `set`.
+#[derive(Debug, Default, clap::Args)]
+pub struct PolicyArgs {
+    /// Starting folder inside the root, such as /incoming.
+    #[arg(long, value_name = "PATH")]
+    pub home: Option<String>,
+    /// Read-only (true or false).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub read_only: Option<bool>,
+    /// Upload-only: no downloads or listings of files (true or false).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub upload_only: Option<bool>,
+    /// Octal umask for created files, such as 027.
+    #[arg(long, value_name = "OCTAL")]
+    pub umask: Option<String>,
+    /// A per-path rule GLOB:+perm,-perm (perms: list, download, upload,
+    /// overwrite, delete, rename, mkdir, rmdir, chmod, chown, symlink).
+    /// Repeatable; replaces the user's rules.
+    #[arg(long = "perm", value_name = "RULE")]
+    pub perms: Vec<String>,
+    /// A file-name glob names must match. Repeatable; replaces the list.
+    #[arg(long = "allow-name", value_name = "GLOB")]
+    pub name_allow: Vec<String>,
+    /// A file-name glob names must not match. Repeatable; replaces the list.
+    #[arg(long = "deny-name", value_name = "GLOB")]
+    pub name_deny: Vec<String>,
+    /// Byte quota such as 10G (0: none).
+    #[arg(long, value_name = "SIZE")]
+    pub quota_bytes: Option<String>,
+    /// File-count quota (0: none).
+    #[arg(long, value_name = "N")]
+    pub quota_files: Option<u64>,
+    /// Upload limit in bytes per second, such as 1M (0: none).
+    #[arg(long, value_name = "SIZE")]
+    pub upload_bandwidth: Option<String>,
+    /// Download limit in bytes per second, such as 1M (0: none).
+    #[arg(long, value_name = "SIZE")]
+    pub download_bandwidth: Option<String>,
+    /// Concurrent sessions allowed (0: no limit).
+    #[arg(long, value_name = "N")]
+    pub max_sessions: Option<u32>,
+    /// A network logins may come from, such as 10.0.0.0/8. Repeatable;
+    /// replaces the list. "any" clears it.
+    #[arg(long = "allow-network", value_name = "CIDR")]
+    pub allowed_networks: Vec<String>,
+    /// Account expiry: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC); "never"
+    /// clears it.
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<String>,
+    /// Whether SCP is allowed: yes, no or default (the server's setting).
+    #[arg(long, value_name = "yes|no|default")]
+    pub scp: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -141,5 +279,72 @@ mod tests {
         assert_eq!(args.bits, Some(4096));
         assert_eq!(args.file, PathBuf::from("k"));
         assert!(Cli::try_parse_from(["wharf", "keygen", "-t", "dsa", "-f", "k"]).is_err());
+    }
+
+    #[test]
+    fn user_options_parse() {
+        let cli = Cli::try_parse_from([
+            "wharf",
+            "user",
+            "add",
+            "carol",
+            "--root",
+            "/srv/c",
+            "--no-password",
+            "--key",
+            "ssh-ed25519 AAAA",
+            "--read-only",
+            "--allow-network",
+            "10.0.0.0/8",
+            "--db",
+            "u.db",
+        ])
+        .unwrap();
+        let Command::User(args) = cli.command else {
+            panic!("not user");
+        };
+        assert_eq!(args.db, Some(PathBuf::from("u.db")));
+        let UserCommand::Add {
+            name,
+            no_password,
+            keys,
+            policy,
+            ..
+        } = args.command
+        else {
+            panic!("not add");
+        };
+        assert_eq!(name, "carol");
+        assert!(no_password);
+        assert_eq!(keys.len(), 1);
+        assert_eq!(policy.read_only, Some(true));
+        assert_eq!(policy.allowed_networks, ["10.0.0.0/8"]);
+        assert!(
+            Cli::try_parse_from(["wharf", "user", "--db", "a", "--postgres", "b", "list"]).is_err()
+        );
+        assert!(Cli::try_parse_from([
+            "wharf",
+            "user",
+            "add",
+            "x",
+            "--root",
+            "/",
+            "--password",
+            "--no-password"
+        ])
+        .is_err());
+        let cli = Cli::try_parse_from([
+            "wharf", "user", "key", "remove", "carol", "SHA256:x", "--config", "w.toml",
+        ])
+        .unwrap();
+        let Command::User(args) = cli.command else {
+            panic!("not user");
+        };
+        assert!(matches!(
+            args.command,
+            UserCommand::Key {
+                command: KeyCommand::Remove { .. }
+            }
+        ));
     }
 }

@@ -13,6 +13,7 @@ mod sftp_server;
 #[cfg(test)]
 mod testutil;
 mod tty;
+mod usercmd;
 mod users;
 mod zeroconf;
 
@@ -34,7 +35,12 @@ fn main() -> ExitCode {
         Command::SftpServer(_) => "error",
         _ => "info",
     };
-    if let Err(e) = init_logging(cli.log_level.as_deref(), default_level) {
+    // sftp-server's -l takes OpenSSH's level names (DEBUG3, VERBOSE, ...).
+    let log_level = match cli.command {
+        Command::SftpServer(_) => cli.log_level.as_deref().map(sftp_server::log_filter),
+        _ => cli.log_level.clone(),
+    };
+    if let Err(e) = init_logging(log_level.as_deref(), default_level) {
         eprintln!("wharf: {e}");
         return ExitCode::from(2);
     }
@@ -44,6 +50,7 @@ fn main() -> ExitCode {
         Command::HashPassword => hash_password(),
         Command::Keygen(args) => keygen(&args),
         Command::SftpServer(args) => sftp_server::run(&args),
+        Command::User(args) => usercmd::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -70,7 +70,7 @@ pub fn login_name() -> String {
 /// Keys from `path` if the file exists; bad lines are skipped with a
 /// warning naming their line (never their content). None when the file
 /// does not exist.
-fn own_authorized_keys(path: &Path) -> Option<Vec<wharf_crypto::hostkey::PublicKey>> {
+fn own_authorized_keys(path: &Path) -> Option<Vec<crate::users::AuthorizedKey>> {
     if !path.exists() {
         return None;
     }
@@ -126,13 +126,10 @@ pub fn build(zc: &ZeroConfig) -> anyhow::Result<(Config, Welcome)> {
         }
     }
 
-    let users = UserStore::new(vec![User {
-        name: name.clone(),
-        root: root.clone(),
-        password_hash: Some(password_hash),
-        authorized_keys,
-        scp: None,
-    }])?;
+    let mut user = User::new(name.clone(), root.clone());
+    user.password_hash = Some(password_hash);
+    user.authorized_keys = authorized_keys;
+    let users = UserStore::new(vec![user])?;
 
     let listen = if zc.listen.is_empty() {
         vec![config::DEFAULT_LISTEN.parse()?]
@@ -157,7 +154,9 @@ pub fn build(zc: &ZeroConfig) -> anyhow::Result<(Config, Welcome)> {
         idle_timeout: None,
         scp: true,
         sftp_versions: (1, 6),
+        sftp_disabled_extensions: Vec::new(),
         users: Arc::new(users),
+        auth: config::AuthSettings::default(),
     };
     let welcome = Welcome {
         user: name,
@@ -196,8 +195,14 @@ mod tests {
 
         // The printed password is the user's, and only it.
         let users = &config.users;
-        assert!(users.verify_password(&welcome.user, welcome.password.as_bytes()));
-        assert!(!users.verify_password(&welcome.user, b"guess"));
+        let hash = users
+            .get(&welcome.user)
+            .unwrap()
+            .password_hash
+            .as_ref()
+            .unwrap();
+        assert!(hash.verify(welcome.password.as_bytes()));
+        assert!(!hash.verify(b"guess"));
         assert_eq!(users.root(&welcome.user), Some(welcome.root.as_path()));
 
         let (again, welcome2) = build(&zc).unwrap();

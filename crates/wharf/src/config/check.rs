@@ -1,8 +1,10 @@
 //! Walks the spanned TOML tree of a config file, collecting every problem
 //! with its position, and builds the [`Config`] when there are none.
 
+mod auth;
 mod section;
 mod server;
+mod sftp;
 mod users;
 
 use std::path::Path;
@@ -19,7 +21,7 @@ use section::{section, Checker};
 use server::{server_settings, HostKeyEntry, SERVER_KEYS};
 use users::check_users;
 
-const TOP_KEYS: &[&str] = &["server", "users"];
+const TOP_KEYS: &[&str] = &["server", "users", "auth", "ban", "sftp"];
 
 pub(super) fn check(
     text: &str,
@@ -48,9 +50,29 @@ pub(super) fn check(
     let server_node = top.as_ref().and_then(|t| t.get("server")).unwrap_or(&empty);
     let server = section(&mut ck, server_node, "[server]", SERVER_KEYS);
     let users_node = top.as_ref().and_then(|t| t.get("users"));
+    let auth_node = top.as_ref().and_then(|t| t.get("auth"));
+    let auth_section = auth_node.and_then(|n| section(&mut ck, n, "[auth]", auth::AUTH_KEYS));
+    let ban_node = top.as_ref().and_then(|t| t.get("ban"));
+    let ban_section = ban_node.and_then(|n| section(&mut ck, n, "[ban]", auth::BAN_KEYS));
+    let sftp_node = top.as_ref().and_then(|t| t.get("sftp"));
+    let sftp_section = sftp_node.and_then(|n| section(&mut ck, n, "[sftp]", sftp::SFTP_KEYS));
+    let sftp_disabled_extensions = sftp::disabled_extensions(&mut ck, sftp_section.as_ref());
 
     let settings = server.map(|s| server_settings(&mut ck, &s, overrides));
-    let users = check_users(&mut ck, users_node);
+    let mut auth = auth::auth_settings(&mut ck, auth_section.as_ref(), overrides);
+    auth.ban = auth::ban_settings(&mut ck, ban_section.as_ref());
+    let config_source = auth.sources.contains(&crate::config::SourceSpec::Config);
+    if !config_source {
+        if let Some(node) = users_node {
+            ck.at(
+                &node.span(),
+                "[[users]] is only read when [auth] `sources` includes \"config\"",
+            );
+        }
+    }
+    let only_config = config_source && auth.sources.len() == 1;
+    let cert_logins = !auth.trusted_user_ca_keys.is_empty();
+    let users = check_users(&mut ck, users_node, only_config, cert_logins);
 
     // Host keys and their algorithms are checked together, once both are
     // known; in check mode, keys that do not exist yet count by the kind
@@ -165,7 +187,9 @@ pub(super) fn check(
         idle_timeout: settings.idle_timeout,
         scp: settings.scp,
         sftp_versions: settings.sftp_versions,
+        sftp_disabled_extensions,
         users,
+        auth,
     })
 }
 

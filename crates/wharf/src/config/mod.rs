@@ -24,6 +24,7 @@ use wharf_crypto::hostkey::{HostKey, SigAlg};
 use wharf_crypto::kex::{KexAlg, Moduli};
 use wharf_crypto::packet::{CipherAlg, MacAlg};
 
+use crate::users::ban::BanConfig;
 use crate::users::UserStore;
 
 /// Defaults, shared with the zero-config mode.
@@ -74,7 +75,62 @@ pub struct Config {
     pub scp: bool,
     /// The lowest and highest SFTP protocol versions offered.
     pub sftp_versions: (u32, u32),
+    /// `[sftp] disabled_extensions`: SFTP extensions neither announced nor served (names
+    /// checked against `wharf_sftp::extension_names`).
+    pub sftp_disabled_extensions: Vec<String>,
+    /// The config file's `[[users]]` (the `config` source).
     pub users: Arc<UserStore>,
+    /// User sources, key blacklist and bans.
+    pub auth: AuthSettings,
+}
+
+/// One user source, in the order `[auth] sources` lists them.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SourceSpec {
+    Config,
+    Sqlite(PathBuf),
+    Postgres { url: String, pool_size: usize },
+    System { min_uid: u32 },
+}
+
+impl fmt::Debug for SourceSpec {
+    // The PostgreSQL connection string may carry a password: not shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceSpec::Config => f.write_str("Config"),
+            SourceSpec::Sqlite(p) => write!(f, "Sqlite({})", p.display()),
+            SourceSpec::Postgres { pool_size, .. } => write!(f, "Postgres(pool {pool_size})"),
+            SourceSpec::System { min_uid } => write!(f, "System(min_uid {min_uid})"),
+        }
+    }
+}
+
+/// `[auth]` and `[ban]`, resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthSettings {
+    pub sources: Vec<SourceSpec>,
+    /// `SHA256:...` fingerprints refused everywhere.
+    pub key_blacklist: std::collections::HashSet<String>,
+    pub ban: BanConfig,
+    /// Method chains every user must complete (OpenSSH's
+    /// AuthenticationMethods); empty: any one method suffices.
+    pub authentication_methods: Vec<crate::users::chains::MethodList>,
+    /// CAs whose user certificates log in any user named as a principal
+    /// (OpenSSH's TrustedUserCAKeys).
+    pub trusted_user_ca_keys: Vec<wharf_crypto::hostkey::PublicKey>,
+}
+
+impl Default for AuthSettings {
+    /// The config file's users only, no blacklist, no bans.
+    fn default() -> Self {
+        AuthSettings {
+            sources: vec![SourceSpec::Config],
+            key_blacklist: Default::default(),
+            ban: BanConfig::OFF,
+            authentication_methods: Vec::new(),
+            trusted_user_ca_keys: Vec::new(),
+        }
+    }
 }
 
 impl fmt::Debug for Config {
@@ -96,6 +152,7 @@ impl fmt::Debug for Config {
             .field("client_alive_count_max", &self.client_alive_count_max)
             .field("idle_timeout", &self.idle_timeout)
             .field("users", &self.users)
+            .field("auth", &self.auth)
             .finish()
     }
 }

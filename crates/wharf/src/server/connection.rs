@@ -6,6 +6,8 @@
 use super::directory::UserDirectory;
 use super::engine::Engine;
 use super::engine_channel::EngineChannel;
+use super::user_fs;
+use crate::users::UserPolicy;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,11 +32,15 @@ pub struct Shared {
     pub scp: bool,
     /// The lowest and highest SFTP protocol versions offered.
     pub sftp_versions: (u32, u32),
+    /// SFTP extensions switched off (`[sftp] disabled_extensions`).
+    pub sftp_disabled_extensions: Vec<String>,
+    /// Quota usage per user, shared by their sessions.
+    pub quotas: user_fs::QuotaBook,
 }
 
 /// Results of work done off the connection task.
 pub(super) enum Done {
-    Auth(bool),
+    Auth(wharf_ssh::AuthDecision),
     Engine {
         channel: ChannelId,
         engine: Box<Engine>,
@@ -77,8 +83,14 @@ pub async fn serve(
             startup.take();
         }
         let mut busy = false;
+        let mut limit_wake: Option<Instant> = None;
         for (&channel, ch) in channels.iter_mut() {
-            busy |= ch.pump(&mut conn, channel, &done_tx);
+            let pump = ch.pump(&mut conn, channel, &done_tx);
+            busy |= pump.busy;
+            limit_wake = match (limit_wake, pump.wake_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
         }
         if wpos == wbuf.len() {
             wbuf.clear();
@@ -111,6 +123,8 @@ pub async fn serve(
             // An engine has work left that needs no I/O: come straight back
             // after giving the socket and other tasks a turn.
             _ = tokio::task::yield_now(), if busy => {}
+            // A bandwidth limit has tokens again.
+            _ = sleep_until(limit_wake), if limit_wake.is_some() => {}
         }
     }
     let _ = wr.shutdown().await;
@@ -121,6 +135,10 @@ pub async fn serve(
     }
     if let Some(reason) = conn.closed() {
         tracing::info!(%peer, user = user.as_deref().unwrap_or("-"), reason = %reason.description, "connection closed");
+    }
+    // Releases the session towards the user's max_sessions.
+    if let Some(u) = &user {
+        shared.users.session_closed(u);
     }
 }
 
@@ -145,10 +163,19 @@ impl Ctx<'_> {
         let peer = self.peer;
         match ev {
             Event::AuthRequest { user, attempt } => {
-                super::auth::decide(&self.shared.users, peer, user, attempt, self.done_tx)
+                let completed = self.conn.auth_methods_completed().to_vec();
+                super::auth::decide(
+                    &self.shared.users,
+                    peer,
+                    user,
+                    attempt,
+                    completed,
+                    self.done_tx,
+                )
             }
             Event::Authenticated { user } => {
                 tracing::info!(%peer, %user, "logged in");
+                self.shared.users.session_opened(&user);
                 *self.user = Some(user);
             }
             Event::ChannelOpened { .. } => {}
@@ -173,7 +200,6 @@ impl Ctx<'_> {
     }
 
     fn on_channel_request(&mut self, channel: ChannelId, request: ChannelRequest) {
-        let root = self.user.as_deref().and_then(|u| self.shared.users.root(u));
         if self.channels.contains_key(&channel) {
             // One program per channel (RFC 4254 §6.5).
             self.conn.channel_request_reply(channel, false);
@@ -181,18 +207,24 @@ impl Ctx<'_> {
         }
         match request {
             ChannelRequest::Subsystem(name) if name == "sftp" => {
-                let Some(fs) = root.and_then(open_root) else {
+                let Some((fs, policy)) = self.user_fs() else {
                     self.conn.channel_request_reply(channel, false);
                     return;
                 };
                 let (min_version, max_version) = self.shared.sftp_versions;
-                let config = SftpConfig {
+                let mut config = SftpConfig {
                     min_version,
                     max_version,
+                    disabled_extensions: self.shared.sftp_disabled_extensions.clone(),
                     ..SftpConfig::default()
                 };
+                // A read-only user whose path rules grant writes somewhere
+                // is enforced by the policy layer alone.
+                config.read_only |= policy.read_only && policy.permissions.is_empty();
+                config.umask = policy.umask.unwrap_or(config.umask);
                 let engine = Engine::Sftp(SftpSession::new(fs, config));
-                self.channels.insert(channel, EngineChannel::new(engine));
+                self.channels
+                    .insert(channel, engine_channel(engine, &policy));
                 self.conn.channel_request_reply(channel, true);
             }
             ChannelRequest::Subsystem(name) => {
@@ -212,15 +244,17 @@ impl Ctx<'_> {
                     );
                     return;
                 }
-                let Some(fs) = root.and_then(open_root) else {
+                let Some((fs, policy)) = self.user_fs() else {
                     self.conn.channel_request_reply(channel, false);
                     return;
                 };
-                match ScpSession::from_command(fs, &command, ScpConfig::default()) {
+                let mut config = ScpConfig::default();
+                config.umask = policy.umask.unwrap_or(config.umask);
+                match ScpSession::from_command(fs, &command, config) {
                     Ok(scp) => {
                         tracing::info!(command = %command, "scp");
                         self.channels
-                            .insert(channel, EngineChannel::new(Engine::Scp(scp)));
+                            .insert(channel, engine_channel(Engine::Scp(scp), &policy));
                         self.conn.channel_request_reply(channel, true);
                     }
                     Err(e) => {
@@ -231,6 +265,20 @@ impl Ctx<'_> {
             }
             ChannelRequest::Exec(_) | ChannelRequest::Shell => {
                 self.refuse_program(channel, REFUSAL)
+            }
+        }
+    }
+
+    /// The logged-in user's filesystem (jailed, behind their policy) and
+    /// policy as of their login; None, logged, when it cannot be had.
+    fn user_fs(&self) -> Option<(Arc<dyn wharf_vfs::Vfs>, Arc<UserPolicy>)> {
+        let user = self.user.as_deref()?;
+        let policy = self.shared.users.policy(user)?;
+        match user_fs::open(user, &policy, &self.shared.quotas) {
+            Ok(fs) => Some((fs, policy)),
+            Err(e) => {
+                tracing::error!(%user, error = %e, "cannot open the user's filesystem");
+                None
             }
         }
     }
@@ -251,14 +299,9 @@ fn is_scp(command: &str) -> bool {
     first == "scp" || first.ends_with("/scp")
 }
 
-fn open_root(root: std::path::PathBuf) -> Option<Arc<dyn wharf_vfs::Vfs>> {
-    match wharf_vfs::LocalFs::new(root.clone()) {
-        Ok(fs) => Some(Arc::new(fs)),
-        Err(e) => {
-            tracing::error!(root = %root.display(), error = %e, "cannot open the user's root");
-            None
-        }
-    }
+/// A channel for `engine` under the user's bandwidth limits.
+fn engine_channel(engine: Engine, policy: &UserPolicy) -> EngineChannel {
+    EngineChannel::new(engine).with_limits(policy.upload_bandwidth, policy.download_bandwidth)
 }
 
 fn apply_done(done: Done, conn: &mut Connection, channels: &mut HashMap<ChannelId, EngineChannel>) {

@@ -14,15 +14,17 @@ pub enum Engine {
 impl Engine {
     /// Moves the client's bytes waiting in the connection into the engine,
     /// without a copy when the engine's input is empty. Returns how many.
-    pub fn take_input(&mut self, conn: &mut Connection, channel: ChannelId) -> usize {
+    /// At most `max` bytes are taken (a bandwidth limit).
+    pub fn take_input(&mut self, conn: &mut Connection, channel: ChannelId, max: usize) -> usize {
         // Checked first: handing an engine nothing still counts as input
         // (SCP would wake up to find none).
-        if conn.channel_pending_data(channel) == 0 {
+        if conn.channel_pending_data(channel) == 0 || max == 0 {
             return 0;
         }
+        let take = |buf: &mut Vec<u8>| conn.channel_take_data_up_to(channel, buf, max);
         match self {
-            Engine::Sftp(s) => s.receive_with(|buf| conn.channel_take_data(channel, buf)),
-            Engine::Scp(s) => s.receive_with(|buf| conn.channel_take_data(channel, buf)),
+            Engine::Sftp(s) => s.receive_with(take),
+            Engine::Scp(s) => s.receive_with(take),
         }
     }
 

@@ -14,6 +14,7 @@
 
 use super::connection::Done;
 use super::engine::Engine;
+use super::rate::RateLimit;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use wharf_ssh::{ChannelId, Connection};
@@ -48,6 +49,19 @@ pub(super) struct EngineChannel {
     closed: bool,
     /// Until when this channel's batches run on the blocking pool.
     offload_until: Option<Instant>,
+    /// The user's bandwidth limits, client to server and back.
+    upload: Option<RateLimit>,
+    download: Option<RateLimit>,
+}
+
+/// What `EngineChannel::pump` leaves to do.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Pump {
+    /// Work is ready that needs no new input or window: come back without
+    /// waiting for the socket.
+    pub busy: bool,
+    /// A bandwidth limit holds data back until then.
+    pub wake_at: Option<Instant>,
 }
 
 impl EngineChannel {
@@ -63,7 +77,17 @@ impl EngineChannel {
             failed: false,
             closed: false,
             offload_until: None,
+            upload: None,
+            download: None,
         }
+    }
+
+    /// Limits the channel to `upload` and `download` bytes per second.
+    pub fn with_limits(mut self, upload: Option<u64>, download: Option<u64>) -> Self {
+        let now = Instant::now();
+        self.upload = upload.map(|r| RateLimit::new(r, now));
+        self.download = download.map(|r| RateLimit::new(r, now));
+        self
     }
 
     /// The client sent EOF; the engine hears of it once its input is used.
@@ -73,32 +97,62 @@ impl EngineChannel {
 
     /// Moves output to the client and input to the engine, closes the
     /// channel when the engine is done, and runs the engine while it has
-    /// work. Returns true when work is left that needs no new input or
-    /// window: the caller should come back without waiting for the socket.
+    /// work.
     pub fn pump(
         &mut self,
         conn: &mut Connection,
         channel: ChannelId,
         done_tx: &mpsc::UnboundedSender<Done>,
-    ) -> bool {
+    ) -> Pump {
+        let idle = Pump::default();
         for _ in 0..MAX_ROUNDS {
             if self.closed {
-                return false;
+                return idle;
             }
             let Some(engine) = self.engine.as_mut() else {
                 // On the blocking pool; `Done::Engine` brings it back.
-                return false;
+                return idle;
             };
             if self.out_pos < self.out.len() {
-                self.out_pos += conn.channel_send(channel, &self.out[self.out_pos..]);
+                let rest = &self.out[self.out_pos..];
+                let allowed = match &mut self.download {
+                    Some(limit) => rest.len().min(limit.available(Instant::now())),
+                    None => rest.len(),
+                };
+                let sent = conn.channel_send(channel, &rest[..allowed]);
+                if let Some(limit) = &mut self.download {
+                    limit.consume(sent);
+                }
+                self.out_pos += sent;
                 if self.out_pos < self.out.len() {
-                    // The client's window is full: wait for it to reopen.
-                    return false;
+                    // The client's window is full (wait for it to reopen) or
+                    // the download limit is reached (wait for the bucket).
+                    let wake_at = match &self.download {
+                        Some(limit) if sent == allowed => Some(limit.ready_at()),
+                        _ => None,
+                    };
+                    return Pump {
+                        busy: false,
+                        wake_at,
+                    };
                 }
             }
             self.out.clear();
             self.out_pos = 0;
-            engine.take_input(conn, channel);
+            let mut input_wake = None;
+            match &mut self.upload {
+                None => {
+                    engine.take_input(conn, channel, usize::MAX);
+                }
+                Some(limit) => {
+                    let allowed = limit.available(Instant::now());
+                    let taken = engine.take_input(conn, channel, allowed);
+                    limit.consume(taken);
+                    if conn.channel_pending_data(channel) > 0 {
+                        input_wake = Some(limit.ready_at());
+                    }
+                }
+            }
             let input_left = conn.channel_pending_data(channel) > 0;
             if self.eof && !self.eof_delivered && !self.more && !input_left {
                 engine.receive_eof();
@@ -122,15 +176,18 @@ impl EngineChannel {
                 conn.channel_eof(channel);
                 conn.channel_close(channel);
                 self.closed = true;
-                return false;
+                return idle;
             }
             if !work {
-                return false;
+                return Pump {
+                    busy: false,
+                    wake_at: input_wake,
+                };
             }
             self.kick = false;
             self.more = false;
             let Some(mut engine) = self.engine.take() else {
-                return false;
+                return idle;
             };
             let mut out = std::mem::take(&mut self.out);
             let started = Instant::now();
@@ -145,7 +202,7 @@ impl EngineChannel {
                         result,
                     });
                 });
-                return false;
+                return idle;
             }
             let result = engine.process(&mut out, ENGINE_OUTPUT_LIMIT);
             let took = started.elapsed();
@@ -159,7 +216,10 @@ impl EngineChannel {
             }
             self.engine_done(conn, channel, engine, out, result);
         }
-        true
+        Pump {
+            busy: true,
+            wake_at: None,
+        }
     }
 
     /// Takes back the engine after a batch, inline or from the pool.

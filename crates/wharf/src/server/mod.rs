@@ -5,6 +5,8 @@ mod connection;
 pub mod directory;
 mod engine;
 mod engine_channel;
+mod rate;
+pub mod user_fs;
 
 pub use connection::Shared;
 
@@ -18,12 +20,14 @@ use wharf_ssh::ServerConfig;
 /// Serves `config` until interrupted.
 pub async fn run(config: crate::config::Config) -> anyhow::Result<()> {
     let ssh = ssh_config(&config);
-    let users: Arc<dyn directory::UserDirectory> = config.users.clone();
+    let users: Arc<dyn directory::UserDirectory> = Arc::new(crate::users::open_directory(&config)?);
     let shared = Arc::new(Shared {
         ssh: Arc::new(ssh),
         users,
         scp: config.scp,
         sftp_versions: config.sftp_versions,
+        sftp_disabled_extensions: config.sftp_disabled_extensions.clone(),
+        quotas: Default::default(),
     });
     serve(
         &config.listen,
@@ -48,6 +52,7 @@ fn ssh_config(config: &crate::config::Config) -> ServerConfig {
     ssh.max_auth_tries = config.max_auth_tries;
     ssh.login_grace_time = config.login_grace_time;
     ssh.auth_failure_delay = config.auth_failure_delay;
+    ssh.auth_methods = offered_methods(config);
     if let Some(limit) = config.rekey_limit {
         ssh.rekey_limit = limit;
     }
@@ -56,6 +61,31 @@ fn ssh_config(config: &crate::config::Config) -> ServerConfig {
     ssh.client_alive_count_max = config.client_alive_count_max;
     ssh.idle_timeout = config.idle_timeout;
     ssh
+}
+
+/// The methods offered before any succeeds: with server-wide chains, only
+/// those that start one (sshd offers "only methods that are next in one or
+/// more lists"), plus those starting a config user's own chains, so that
+/// user can begin. Without server-wide chains, the core's defaults plus
+/// any method a user's chain starts with.
+fn offered_methods(config: &crate::config::Config) -> Vec<wharf_ssh::AuthMethod> {
+    use crate::users::chains::first_methods;
+    let server = &config.auth.authentication_methods;
+    let mut offered = if server.is_empty() {
+        ServerConfig::with_host_keys(Vec::new()).auth_methods
+    } else {
+        first_methods(server)
+    };
+    for user in config.users.iter() {
+        if let Some(lists) = &user.policy.authentication_methods {
+            for m in first_methods(lists) {
+                if !offered.contains(&m) {
+                    offered.push(m);
+                }
+            }
+        }
+    }
+    offered
 }
 
 /// Binds every address first, so a bad one fails before anything serves,
@@ -115,6 +145,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, limit: Arc<Sema
                 continue;
             }
         };
+        if shared.users.is_banned(peer.ip()) {
+            tracing::warn!(%peer, "banned address: connection dropped");
+            drop(stream);
+            continue;
+        }
         let Ok(permit) = limit.clone().try_acquire_owned() else {
             tracing::warn!(%peer, "too many unauthenticated connections, refusing");
             drop(stream);

@@ -1,33 +1,58 @@
-//! The users a server knows: their roots, password hashes and authorized
-//! keys, and the two questions the connection driver asks about them.
+//! The users a server knows, from every source (the config file, the
+//! embedded SQLite database, PostgreSQL, the system's accounts), their
+//! credentials and policy, and the checks the connection driver asks for.
 //!
-//! Both checks are written so their answer and their cost do not reveal
-//! whether a user exists: an unknown user's password is checked against a
-//! dummy argon2 hash of the same cost as `wharf hash-password` makes, and
-//! key comparisons run over every key in constant time per key.
+//! Every check is written so its answer and its cost do not reveal whether
+//! a user exists: an unknown user's password is checked against a dummy
+//! argon2 hash of the same cost as `wharf hash-password` makes, and key
+//! comparisons run over every key in constant time per key.
 
+pub mod ban;
+pub mod chains;
+pub mod directory;
+pub mod keys;
+pub mod net;
 pub mod password;
+pub mod postgres;
+pub mod record;
+pub mod sql;
+pub mod sqlite;
+pub mod system;
+pub mod when;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
 
-use subtle::ConstantTimeEq;
-use wharf_crypto::hostkey::PublicKey;
-
+pub use directory::{open_directory, Source, SourceError};
+pub use keys::{parse_authorized_key, parse_authorized_keys, AuthorizedKey};
 pub use password::{hash_password, random_password, HashKind, PasswordError, StoredHash};
+pub use record::UserPolicy;
 
 /// One account.
 #[derive(Clone)]
 pub struct User {
     pub name: String,
-    /// What the user sees as "/". Absolute.
-    pub root: PathBuf,
     /// None: no password login.
     pub password_hash: Option<StoredHash>,
-    pub authorized_keys: Vec<PublicKey>,
-    /// Whether this user may use SCP; None: the server's `scp` setting.
-    pub scp: Option<bool>,
+    pub authorized_keys: Vec<AuthorizedKey>,
+    pub policy: UserPolicy,
+    /// A TOTP second factor: when set, the user logs in with
+    /// keyboard-interactive answering a password and a code, and the
+    /// password method alone is refused.
+    pub totp: Option<wharf_crypto::totp::Totp>,
+}
+
+impl User {
+    /// A user with only a root: no credentials, no limits.
+    pub fn new(name: impl Into<String>, root: std::path::PathBuf) -> User {
+        User {
+            name: name.into(),
+            password_hash: None,
+            authorized_keys: Vec::new(),
+            policy: UserPolicy::new(root),
+            totp: None,
+        }
+    }
 }
 
 impl fmt::Debug for User {
@@ -36,9 +61,10 @@ impl fmt::Debug for User {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("User")
             .field("name", &self.name)
-            .field("root", &self.root)
+            .field("root", &self.policy.root)
             .field("password", &self.password_hash.is_some())
             .field("authorized_keys", &self.authorized_keys.len())
+            .field("totp", &self.totp.is_some())
             .finish()
     }
 }
@@ -51,12 +77,10 @@ pub enum UserError {
     Dummy(#[from] PasswordError),
 }
 
-/// All users, by name.
+/// The users of the config file's `[[users]]`, by name: the `config`
+/// source.
 pub struct UserStore {
     users: HashMap<String, User>,
-    /// Checked instead of a real hash for unknown users and users without a
-    /// password, so those attempts cost what a real one does.
-    dummy: StoredHash,
 }
 
 impl fmt::Debug for UserStore {
@@ -68,7 +92,7 @@ impl fmt::Debug for UserStore {
 }
 
 impl UserStore {
-    /// Builds the store; names must be unique. Costs one argon2 hash.
+    /// Builds the store; names must be unique.
     pub fn new(users: Vec<User>) -> Result<UserStore, UserError> {
         let mut map = HashMap::with_capacity(users.len());
         for user in users {
@@ -77,14 +101,16 @@ impl UserStore {
             }
             map.insert(user.name.clone(), user);
         }
-        let dummy_password = random_password();
-        let dummy = StoredHash::parse(&hash_password(dummy_password.as_bytes())?)
-            .map_err(|_| UserError::Dummy(PasswordError::Empty))?;
-        Ok(UserStore { users: map, dummy })
+        Ok(UserStore { users: map })
     }
 
     pub fn get(&self, name: &str) -> Option<&User> {
         self.users.get(name)
+    }
+
+    /// Every user, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &User> {
+        self.users.values()
     }
 
     /// How many users there are.
@@ -93,57 +119,19 @@ impl UserStore {
     }
 
     /// The user's root, if the user exists.
-    pub fn root(&self, name: &str) -> Option<&Path> {
-        self.users.get(name).map(|u| u.root.as_path())
-    }
-
-    /// Whether `password` is `user`'s password.
-    ///
-    /// CPU-heavy by design (tens of milliseconds of argon2): the driver
-    /// must call it on a blocking thread (`tokio::task::spawn_blocking`).
-    /// An unknown user, or one without a password, costs the same as a
-    /// wrong password (a dummy hash is checked) and returns false. The
-    /// comparison itself is constant-time in every hash scheme.
-    pub fn verify_password(&self, user: &str, password: &[u8]) -> bool {
-        match self.get(user).and_then(|u| u.password_hash.as_ref()) {
-            Some(hash) => hash.verify(password),
-            None => {
-                // black_box: the result is unused, but the work must happen.
-                std::hint::black_box(self.dummy.verify(password));
-                false
-            }
-        }
-    }
-
-    /// Whether the public key with wire blob `blob` may log in as `user`.
-    /// Cheap; every key of the user is compared, each in constant time.
-    pub fn key_allowed(&self, user: &str, blob: &[u8]) -> bool {
-        let Some(user) = self.get(user) else {
-            return false;
-        };
-        let mut found = subtle::Choice::from(0u8);
-        for key in &user.authorized_keys {
-            found |= key.blob().ct_eq(blob);
-        }
-        found.into()
+    #[cfg(test)]
+    pub fn root(&self, name: &str) -> Option<&std::path::Path> {
+        self.users.get(name).map(|u| u.policy.root.as_path())
     }
 }
 
-impl crate::server::directory::UserDirectory for UserStore {
-    fn verify_password(&self, user: &str, password: &str) -> bool {
-        UserStore::verify_password(self, user, password.as_bytes())
+impl Source for UserStore {
+    fn name(&self) -> &'static str {
+        "config"
     }
 
-    fn key_allowed(&self, user: &str, key: &PublicKey) -> bool {
-        UserStore::key_allowed(self, user, key.blob())
-    }
-
-    fn root(&self, user: &str) -> Option<PathBuf> {
-        UserStore::root(self, user).map(Path::to_path_buf)
-    }
-
-    fn scp_allowed(&self, user: &str) -> Option<bool> {
-        self.get(user).and_then(|u| u.scp)
+    fn lookup(&self, user: &str) -> Result<Option<User>, SourceError> {
+        Ok(self.get(user).cloned())
     }
 }
 
@@ -167,48 +155,6 @@ pub fn check_user_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Parses one authorized_keys line (sshd(8) AUTHORIZED_KEYS FILE FORMAT).
-/// Ok(None) for blank lines and comments.
-///
-/// Lines with options (`from="..."`, `command="..."`, `restrict`, ...) are
-/// refused rather than accepted without their restrictions: honouring a
-/// key while ignoring a `from=` limit would grant more than the owner
-/// wrote.
-pub fn parse_authorized_key(line: &str) -> Result<Option<PublicKey>, String> {
-    let line = line.trim();
-    if line.is_empty() || line.starts_with('#') {
-        return Ok(None);
-    }
-    let first = line.split_ascii_whitespace().next().unwrap_or("");
-    let looks_like_type = ["ssh-", "ecdsa-", "sk-"]
-        .iter()
-        .any(|prefix| first.starts_with(prefix));
-    if !looks_like_type {
-        return Err(format!(
-            "key options such as `{}` are not supported; remove them or the key",
-            first.chars().take(40).collect::<String>()
-        ));
-    }
-    PublicKey::from_openssh(line)
-        .map(Some)
-        .map_err(|e| e.to_string())
-}
-
-/// Parses an authorized_keys file: the keys, and each bad line's 1-based
-/// number with the reason.
-pub fn parse_authorized_keys(text: &str) -> (Vec<PublicKey>, Vec<(usize, String)>) {
-    let mut keys = Vec::new();
-    let mut errors = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        match parse_authorized_key(line) {
-            Ok(Some(key)) => keys.push(key),
-            Ok(None) => {}
-            Err(e) => errors.push((index + 1, e)),
-        }
-    }
-    (keys, errors)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,18 +166,15 @@ mod tests {
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea test@example";
 
     fn alice() -> User {
-        User {
-            name: "alice".into(),
-            root: PathBuf::from("/srv/alice"),
-            password_hash: Some(StoredHash::parse(&hash_password(b"s3cret").unwrap()).unwrap()),
-            authorized_keys: vec![parse_authorized_key(ED25519_LINE).unwrap().unwrap()],
-            scp: None,
-        }
+        let mut u = User::new("alice", "/srv/alice".into());
+        u.password_hash = Some(StoredHash::parse(&hash_password(b"s3cret").unwrap()).unwrap());
+        u.authorized_keys = vec![parse_authorized_key(ED25519_LINE).unwrap().unwrap()];
+        u
     }
 
     #[test]
     fn the_test_key_line_decodes_to_the_rfc_8032_key() {
-        let key = parse_authorized_key(ED25519_LINE).unwrap().unwrap();
+        let key = parse_authorized_key(ED25519_LINE).unwrap().unwrap().key;
         let blob = key.blob();
         // 4-byte length, "ssh-ed25519", 4-byte length, the 32-byte key.
         assert_eq!(blob.len(), 4 + 11 + 4 + 32);
@@ -246,38 +189,6 @@ mod tests {
     }
 
     #[test]
-    fn passwords_verify_only_for_their_user() {
-        let mut bob = alice();
-        bob.name = "bob".into();
-        bob.password_hash = None;
-        let store = UserStore::new(vec![alice(), bob]).unwrap();
-        assert!(store.verify_password("alice", b"s3cret"));
-        assert!(!store.verify_password("alice", b"s3creT"));
-        assert!(!store.verify_password("bob", b"s3cret"));
-        assert!(!store.verify_password("carol", b"s3cret"));
-        assert!(!store.verify_password("", b""));
-    }
-
-    #[test]
-    fn keys_are_allowed_only_for_their_user() {
-        let store = UserStore::new(vec![alice()]).unwrap();
-        let blob = parse_authorized_key(ED25519_LINE)
-            .unwrap()
-            .unwrap()
-            .blob()
-            .to_vec();
-        assert!(store.key_allowed("alice", &blob));
-        assert!(!store.key_allowed("bob", &blob));
-        let mut other = blob.clone();
-        if let Some(last) = other.last_mut() {
-            *last ^= 1;
-        }
-        assert!(!store.key_allowed("alice", &other));
-        assert!(!store.key_allowed("alice", &blob[..blob.len() - 1]));
-        assert!(!store.key_allowed("alice", b""));
-    }
-
-    #[test]
     fn duplicate_names_are_refused() {
         let err = UserStore::new(vec![alice(), alice()]).unwrap_err();
         assert_eq!(err.to_string(), "duplicate user `alice`");
@@ -287,8 +198,13 @@ mod tests {
     fn store_lookups() {
         let store = UserStore::new(vec![alice()]).unwrap();
         assert_eq!(store.len(), 1);
-        assert_eq!(store.root("alice"), Some(Path::new("/srv/alice")));
+        assert_eq!(
+            store.root("alice"),
+            Some(std::path::Path::new("/srv/alice"))
+        );
         assert_eq!(store.root("bob"), None);
+        assert!(store.lookup("alice").unwrap().is_some());
+        assert!(store.lookup("bob").unwrap().is_none());
         let shown = format!("{store:?} {:?}", store.get("alice").unwrap());
         assert!(!shown.contains("argon2"), "{shown}");
     }
@@ -300,24 +216,5 @@ mod tests {
         for bad in ["", "a b", "a/b", "a:b", "a\nb", &"x".repeat(65)] {
             assert!(check_user_name(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn authorized_keys_files() {
-        let text = format!(
-            "# comment\n\n{ED25519_LINE}\nfrom=\"10.0.0.1\" {ED25519_LINE}\nssh-ed25519 AAAA!!!\nssh-rsa\n"
-        );
-        let (keys, errors) = parse_authorized_keys(&text);
-        assert_eq!(keys.len(), 1);
-        let lines: Vec<usize> = errors.iter().map(|(n, _)| *n).collect();
-        assert_eq!(lines, [4, 5, 6]);
-        assert!(
-            errors[0]
-                .1
-                .contains("key options such as `from=\"10.0.0.1\"`"),
-            "{}",
-            errors[0].1
-        );
-        assert!(errors[1].1.contains("base64"), "{}", errors[1].1);
     }
 }

@@ -143,12 +143,15 @@ root = "{}"
     let users = &config.users;
     assert_eq!(users.len(), 2);
     let alice = users.get("alice").unwrap();
-    assert_eq!(alice.root, dir.path().join("data"));
+    assert_eq!(alice.policy.root, dir.path().join("data"));
     assert_eq!(alice.authorized_keys.len(), 1);
-    assert!(users.verify_password("alice", b"password"));
+    assert!(alice.password_hash.as_ref().unwrap().verify(b"password"));
     let bob = users.get("bob").unwrap();
     assert!(bob.password_hash.is_none());
-    assert!(users.key_allowed("bob", alice.authorized_keys[0].blob()));
+    assert_eq!(
+        bob.authorized_keys[0].key.blob(),
+        alice.authorized_keys[0].key.blob()
+    );
 }
 
 #[test]
@@ -257,7 +260,7 @@ root = "data"
 
 [[users]]
 name = "alice"
-authorized_keys = ["{KEY}", "ssh-ed25519 AAAA-not-base64", "no-pty {KEY}"]
+authorized_keys = ["{KEY}", "ssh-ed25519 AAAA-not-base64", "command=\"ls\" {KEY}"]
 root = "missing-folder"
 
 [[users]]
@@ -286,7 +289,7 @@ password_hash = "{HASH}"
             (11, "user `alice`: `password_hash`: argon2 PHC string lacks its salt or hash"),
             (15, "duplicate user `alice` (first defined on line 10)"),
             (16, "user `alice`: `authorized_keys` entry 2:"),
-            (16, "user `alice`: `authorized_keys` entry 3: key options such as `no-pty` are not supported"),
+            (16, "user `alice`: `authorized_keys` entry 3: command=\"ls\" cannot be honoured"),
             (17, "user `alice`: `root`"),
             (22, "user `carol`: `authorized_keys_file`: cannot read"),
             (24, "user `dave` has neither a `password_hash` nor any authorized key"),
@@ -405,7 +408,10 @@ fn a_config_needs_users() {
     let found = problems(&dir, "[server]\n");
     assert_eq!(
         found,
-        [(None, "no [[users]]: add at least one user".to_owned())]
+        [(
+            None,
+            "no [[users]]: add at least one user, or another source in [auth] sources".to_owned()
+        )]
     );
 }
 
@@ -442,7 +448,7 @@ fn scp_and_sftp_version_settings() {
     let config = run(&dir, &text, Mode::Check).unwrap();
     assert!(!config.scp);
     assert_eq!(config.sftp_versions, (3, 5));
-    assert_eq!(config.users.get("alice").unwrap().scp, Some(true));
+    assert_eq!(config.users.get("alice").unwrap().policy.scp, Some(true));
 
     let defaults = run(&dir, &user(true), Mode::Check).unwrap();
     assert!(defaults.scp);
@@ -473,4 +479,146 @@ fn scp_and_sftp_version_settings() {
     );
     let out_of_range = format!("[server]\nsftp_max_version = 7\n{}", user(true));
     assert_problems(&problems(&dir, &out_of_range), &[(2, "between 1 and 6")]);
+}
+
+#[test]
+fn sftp_disabled_extensions() {
+    let dir = fixture();
+    let text = format!(
+        "[sftp]\ndisabled_extensions = [\"copy-data\", \"check-file\", \"xattr@proftpd.org\"]\n{}",
+        user(true)
+    );
+    let config = run(&dir, &text, Mode::Check).unwrap();
+    assert_eq!(
+        config.sftp_disabled_extensions,
+        ["copy-data", "check-file", "xattr@proftpd.org"]
+    );
+    let defaults = run(&dir, &user(true), Mode::Check).unwrap();
+    assert!(defaults.sftp_disabled_extensions.is_empty());
+
+    // An unknown name is reported at its line with the known ones; so is an unknown key.
+    let text = format!(
+        "[sftp]\ndisabled_extensions = [\n  \"copy-data\",\n  \"copy-dta\",\n]\nfrobnicate = 1\n{}",
+        user(true)
+    );
+    let found = problems(&dir, &text);
+    assert_problems(
+        &found,
+        &[
+            (4, "unknown SFTP extension `copy-dta`"),
+            (6, "unknown key `frobnicate`"),
+        ],
+    );
+    assert!(found[0].1.contains("hardlink@openssh.com"), "{found:#?}");
+    let text = format!("[sftp]\ndisabled_extensions = 3\n{}", user(true));
+    assert_problems(&problems(&dir, &text), &[(2, "array of strings")]);
+}
+
+#[test]
+fn per_user_policy_keys() {
+    let dir = fixture();
+    let text = format!(
+        "{}home = \"/in\"\nupload_only = true\numask = \"027\"\n\
+         permissions = [{{ path = \"/in/**\", allow = [\"upload\", \"mkdir\"], deny = [\"delete\"] }}]\n\
+         name_allow = [\"*.csv\"]\nname_deny = [\".*\"]\nquota_bytes = \"1G\"\nquota_files = 100\n\
+         upload_bandwidth = \"1M\"\ndownload_bandwidth = 2048\nmax_sessions = 2\n\
+         allowed_networks = [\"10.0.0.0/8\", \"::1\"]\nexpires_at = 2030-01-01\ndisabled = true\n",
+        user(true)
+    );
+    let config = run(&dir, &text, Mode::Check).unwrap();
+    let p = &config.users.get("alice").unwrap().policy;
+    assert_eq!(p.home.as_deref(), Some("/in"));
+    assert!(p.upload_only && p.disabled && !p.read_only);
+    assert_eq!(p.umask, Some(0o27));
+    assert_eq!(p.permissions[0].to_cli(), "/in/**:+upload,+mkdir,-delete");
+    assert_eq!((p.name_allow.len(), p.name_deny.len()), (1, 1));
+    assert_eq!(p.quota_bytes, Some(1 << 30));
+    assert_eq!(p.quota_files, Some(100));
+    assert_eq!(p.upload_bandwidth, Some(1 << 20));
+    assert_eq!(p.download_bandwidth, Some(2048));
+    assert_eq!(p.max_sessions, Some(2));
+    assert_eq!(p.allowed_networks.len(), 2);
+    // 2030-01-01 lasts through its day (UTC).
+    assert_eq!(p.expires_at, Some(1_893_456_000 + 86_400));
+}
+
+#[test]
+fn bad_policy_values_have_their_lines() {
+    let dir = fixture();
+    let text = format!(
+        "{}home = \"in\"\numask = \"999\"\npermissions = [{{ path = \"/x\", allow = [\"fly\"] }}]\n\
+         allowed_networks = [\"10.1.0.0/8\"]\nexpires_at = \"someday\"\nmax_sessions = 0\n",
+        user(true)
+    );
+    let found = problems(&dir, &text);
+    assert_problems(
+        &found,
+        &[
+            (5, "must start with /"),
+            (6, "bad umask"),
+            (7, "unknown permission `fly`"),
+            (8, "bits are set past the prefix"),
+            (9, "bad date"),
+            (10, "between 1 and 100000"),
+        ],
+    );
+}
+
+#[test]
+fn auth_sources_and_ban() {
+    let dir = fixture();
+    let fp = "SHA256:bbXpuKG6zhzdmnxq256TlqzFBzRl2f6OOg722cYNbU8";
+    let text = format!(
+        "[auth]\nsources = [\"sqlite\", \"system\", \"postgres\"]\npostgres_url = \"host=/run/postgresql user=wharf\"\n\
+         system_min_uid = 500\nkey_blacklist = [\"{fp}\", \"{KEY}\"]\n[ban]\nmax_failures = 3\nwindow = \"1m\"\nduration = \"5m\"\n"
+    );
+    let config = run(&dir, &text, Mode::Check).unwrap();
+    let a = &config.auth;
+    assert_eq!(
+        a.sources,
+        [
+            crate::config::SourceSpec::Sqlite(dir.path().join("state/users.db")),
+            crate::config::SourceSpec::System { min_uid: 500 },
+            crate::config::SourceSpec::Postgres {
+                url: "host=/run/postgresql user=wharf".into(),
+                pool_size: 4
+            },
+        ]
+    );
+    assert_eq!(
+        a.key_blacklist.len(),
+        1,
+        "the line and the fingerprint are one key"
+    );
+    assert_eq!(a.ban.max_failures, 3);
+    assert_eq!(a.ban.duration, Duration::from_secs(300));
+    assert!(!format!("{config:?}").contains("run/postgresql"));
+    // Without [auth]: the file's users, no bans.
+    let config = run(&dir, &user(true), Mode::Check).unwrap();
+    assert_eq!(config.auth, crate::config::AuthSettings::default());
+}
+
+#[test]
+fn bad_auth_settings_have_their_lines() {
+    let dir = fixture();
+    let text = format!(
+        "[auth]\nsources = [\"sqlite\", \"ldap\", \"sqlite\"]\nsystem_min_uid = 10\nkey_blacklist = [\"SHA256:nope\"]\n\
+         [ban]\nmax_failures = -1\nwindow = \"0s\"\n{}",
+        user(true)
+    );
+    let found = problems(&dir, &text);
+    assert_problems(
+        &found,
+        &[
+            (2, "unknown source `ldap`"),
+            (2, "listed twice"),
+            (3, "does not include \"system\""),
+            (4, "bad fingerprint"),
+            (6, "between 0 and 10000"),
+            (7, "longer than zero"),
+            (8, "only read when"),
+        ],
+    );
+    let found = problems(&dir, "[auth]\nsources = [\"postgres\"]\n");
+    assert_problems(&found, &[(1, "`postgres_url` is not set")]);
 }
