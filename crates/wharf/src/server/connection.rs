@@ -34,8 +34,8 @@ pub struct Shared {
     pub sftp_versions: (u32, u32),
     /// SFTP extensions switched off (`[sftp] disabled_extensions`).
     pub sftp_disabled_extensions: Vec<String>,
-    /// Quota usage per user, shared by their sessions.
-    pub quotas: user_fs::QuotaBook,
+    /// Roots and quota usage per user, shared by their sessions.
+    pub user_fs: user_fs::UserFsCache,
 }
 
 /// Results of work done off the connection task.
@@ -274,7 +274,7 @@ impl Ctx<'_> {
     fn user_fs(&self) -> Option<(Arc<dyn wharf_vfs::Vfs>, Arc<UserPolicy>)> {
         let user = self.user.as_deref()?;
         let policy = self.shared.users.policy(user)?;
-        match user_fs::open(user, &policy, &self.shared.quotas) {
+        match user_fs::open(user, &policy, &self.shared.user_fs) {
             Ok(fs) => Some((fs, policy)),
             Err(e) => {
                 tracing::error!(%user, error = %e, "cannot open the user's filesystem");

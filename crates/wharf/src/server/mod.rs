@@ -27,7 +27,7 @@ pub async fn run(config: crate::config::Config) -> anyhow::Result<()> {
         scp: config.scp,
         sftp_versions: config.sftp_versions,
         sftp_disabled_extensions: config.sftp_disabled_extensions.clone(),
-        quotas: Default::default(),
+        user_fs: Default::default(),
     });
     serve(
         &config.listen,

@@ -2,7 +2,8 @@
 //! backend, behind their policy (rights per path, file names, quota).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Weak};
 
 use wharf_vfs::policy::measure_usage;
 use wharf_vfs::{Glob, LocalFs, PathRule, Permissions, Policy, PolicyFs, Quota, VPath, Vfs};
@@ -14,14 +15,44 @@ use crate::users::record::{Perm, UserPolicy};
 /// usage counted so far is the starting point.
 const MAX_USAGE_SCAN: usize = 1_000_000;
 
-/// Quota tallies, one per user with a quota, shared by all of that user's
-/// sessions in this process so concurrent uploads count together.
+/// What a user's sessions in this process share: the open root (one file
+/// descriptor per user rather than per session, which is what lets ten
+/// thousand sessions fit the usual descriptor limit) and the quota tally,
+/// so concurrent uploads count together.
 #[derive(Default)]
-pub struct QuotaBook {
+pub struct UserFsCache {
     tallies: Mutex<HashMap<String, Arc<Quota>>>,
+    /// By root and home; an entry lives as long as a session uses it.
+    roots: Mutex<HashMap<RootKey, Weak<LocalFs>>>,
 }
 
-impl QuotaBook {
+/// A user's root and home.
+type RootKey = (PathBuf, Option<String>);
+
+/// Dead root entries are swept when the map grows past this.
+const ROOT_SWEEP_AT: usize = 1024;
+
+impl UserFsCache {
+    /// The jailed root for `user`, shared with their other sessions.
+    fn local(&self, user: &UserPolicy) -> Result<Arc<LocalFs>, String> {
+        let key = (user.root.clone(), user.home.clone());
+        let mut roots = self.roots.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(fs) = roots.get(&key).and_then(Weak::upgrade) {
+            return Ok(fs);
+        }
+        let mut local = LocalFs::new(user.root.clone())
+            .map_err(|e| format!("cannot open root {}: {e}", user.root.display()))?;
+        if let Some(home) = &user.home {
+            local = local.with_home(VPath::from_absolute(home.as_bytes()));
+        }
+        let local = Arc::new(local);
+        if roots.len() >= ROOT_SWEEP_AT {
+            roots.retain(|_, fs| fs.strong_count() > 0);
+        }
+        roots.insert(key, Arc::downgrade(&local));
+        Ok(local)
+    }
+
     /// The user's tally, measured on first use (or when the limits changed).
     fn tally(
         &self,
@@ -96,13 +127,8 @@ fn policy_for(user: &UserPolicy) -> Result<Policy, String> {
 
 /// Opens `name`'s filesystem. Blocking (it may walk the tree once to
 /// measure quota usage).
-pub fn open(name: &str, user: &UserPolicy, quotas: &QuotaBook) -> Result<Arc<dyn Vfs>, String> {
-    let mut local = LocalFs::new(user.root.clone())
-        .map_err(|e| format!("cannot open root {}: {e}", user.root.display()))?;
-    if let Some(home) = &user.home {
-        local = local.with_home(VPath::from_absolute(home.as_bytes()));
-    }
-    let local: Arc<dyn Vfs> = Arc::new(local);
+pub fn open(name: &str, user: &UserPolicy, cache: &UserFsCache) -> Result<Arc<dyn Vfs>, String> {
+    let local: Arc<dyn Vfs> = cache.local(user)?;
     let mut policy = policy_for(user)?;
     let unrestricted = policy.default == Permissions::ALL
         && policy.rules.is_empty()
@@ -115,7 +141,7 @@ pub fn open(name: &str, user: &UserPolicy, quotas: &QuotaBook) -> Result<Arc<dyn
         return Ok(local);
     }
     if user.quota_bytes.is_some() || user.quota_files.is_some() {
-        policy.quota = Some(quotas.tally(name, user.quota_bytes, user.quota_files, &*local));
+        policy.quota = Some(cache.tally(name, user.quota_bytes, user.quota_files, &*local));
     }
     Ok(Arc::new(PolicyFs::new(local, Arc::new(policy))))
 }
@@ -156,7 +182,7 @@ mod tests {
         std::fs::write(dir.path().join("f"), [0u8; 10]).unwrap();
         let mut user = UserPolicy::new(dir.path().to_path_buf());
         user.quota_bytes = Some(100);
-        let book = QuotaBook::default();
+        let book = UserFsCache::default();
         let fs = open("alice", &user, &book).unwrap();
         let a = book.tally("alice", Some(100), None, &*fs);
         std::fs::write(dir.path().join("g"), [0u8; 10]).unwrap();
@@ -166,5 +192,21 @@ mod tests {
         // New limits: measured again.
         let c = book.tally("alice", Some(200), None, &*fs);
         assert_eq!(c.usage().bytes, 20);
+    }
+
+    #[test]
+    fn sessions_of_a_user_share_one_root_while_any_is_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let user = UserPolicy::new(dir.path().to_path_buf());
+        let cache = UserFsCache::default();
+        let a = cache.local(&user).unwrap();
+        let b = cache.local(&user).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let mut elsewhere = user.clone();
+        elsewhere.home = Some("/in".into());
+        assert!(!Arc::ptr_eq(&a, &cache.local(&elsewhere).unwrap()));
+        let weak = Arc::downgrade(&a);
+        drop((a, b));
+        assert!(weak.upgrade().is_none());
     }
 }
