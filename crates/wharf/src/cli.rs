@@ -117,6 +117,22 @@ pub enum UserCommand {
     Enable { name: String },
     /// Delete the user and their keys (their files stay).
     Delete { name: String },
+    /// Turn a TOTP second factor (RFC 6238) on or off.
+    Totp {
+        #[command(subcommand)]
+        command: TotpCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TotpCommand {
+    /// Generate a new secret for the user and print it once, with the
+    /// otpauth:// URI authenticator apps import. From then on the user
+    /// logs in with keyboard-interactive, answering the password and a
+    /// code; the password method alone is refused.
+    Enable { name: String },
+    /// Remove the user's second factor.
+    Disable { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,6 +195,12 @@ pub struct PolicyArgs {
     /// Whether SCP is allowed: yes, no or default (the server's setting).
     #[arg(long, value_name = "yes|no|default")]
     pub scp: Option<String>,
+    /// Method chains the user must complete, as OpenSSH's
+    /// AuthenticationMethods: lists separated by spaces, methods in a list
+    /// by commas ("publickey,password publickey,keyboard-interactive");
+    /// "default" follows the server's [auth] authentication_methods.
+    #[arg(long, value_name = "LISTS")]
+    pub auth_methods: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 
-use crate::cli::{KeyCommand, PolicyArgs, UserArgs, UserCommand};
+use crate::cli::{KeyCommand, PolicyArgs, TotpCommand, UserArgs, UserCommand};
 use crate::config::units::parse_size;
 use crate::config::SourceSpec;
+use crate::users::chains::parse_method_list;
 use crate::users::postgres::{PgDb, DEFAULT_POOL_SIZE};
 use crate::users::record::{check_glob, check_home, parse_umask, PathRule};
 use crate::users::sql::{KeyRow, UserRow, UserSummary};
@@ -161,6 +162,9 @@ pub fn run(args: UserArgs) -> anyhow::Result<()> {
         }
         UserCommand::Passwd { name, none } => {
             let (mut row, _) = db.user(&name)?;
+            if none && row.totp_secret.is_some() {
+                bail!("{name} has a TOTP second factor, which needs a password: `wharf user totp disable {name}` first");
+            }
             row.password_hash = if none { None } else { Some(read_hash()?) };
             db.update(&row)?;
             println!(
@@ -192,6 +196,39 @@ pub fn run(args: UserArgs) -> anyhow::Result<()> {
         },
         UserCommand::Disable { name } => set_disabled(&db, &name, true)?,
         UserCommand::Enable { name } => set_disabled(&db, &name, false)?,
+        UserCommand::Totp { command } => match command {
+            TotpCommand::Enable { name } => {
+                let (row, mut user) = db.user(&name)?;
+                // keyboard-interactive asks for both; without a password
+                // the user could never answer.
+                if user.password_hash.is_none() {
+                    bail!("{name} has no password; a second factor needs one (`wharf user passwd {name}`)");
+                }
+                let totp = wharf_crypto::totp::Totp::generate();
+                let secret = totp.secret_base32();
+                let uri = totp.otpauth_uri("Wharf", &name);
+                user.totp = Some(totp);
+                let new = UserRow::from_user(&user, row.password_hash.clone(), row.created_at);
+                db.update(&new)?;
+                // Shown this once: `user show` only says whether it is on.
+                println!("TOTP enabled for {name}");
+                println!("secret: {}", secret.as_str());
+                println!("uri: {}", uri.as_str());
+            }
+            TotpCommand::Disable { name } => {
+                let (mut row, _) = db.user(&name)?;
+                let was_on = row.totp_secret.take().is_some();
+                db.update(&row)?;
+                println!(
+                    "TOTP {} for {name}",
+                    if was_on {
+                        "disabled"
+                    } else {
+                        "was not enabled"
+                    }
+                );
+            }
+        },
         UserCommand::Delete { name } => {
             if !db.delete(&name)? {
                 bail!("no user `{name}`");
@@ -314,6 +351,20 @@ fn apply_policy(user: &mut User, a: &PolicyArgs) -> anyhow::Result<()> {
             Some(parse_expiry(e).map_err(|e| anyhow!("--expires: {e}"))?)
         };
     }
+    if let Some(text) = &a.auth_methods {
+        p.authentication_methods = if text.trim() == "default" {
+            None
+        } else {
+            let lists = text
+                .split_whitespace()
+                .map(|l| parse_method_list(l).map_err(|e| anyhow!("--auth-methods: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            if lists.is_empty() {
+                bail!("--auth-methods: give one or more lists, or \"default\"");
+            }
+            Some(lists)
+        };
+    }
     if let Some(s) = &a.scp {
         p.scp = match s.as_str() {
             "yes" | "true" => Some(true),
@@ -425,6 +476,19 @@ fn print_user(row: &UserRow, user: &User, now: i64) {
             Some(true) => "yes",
             Some(false) => "no",
             None => "default",
+        }
+    );
+    // Whether a second factor is on; the secret is never shown again.
+    println!("totp: {}", if user.totp.is_some() { "on" } else { "off" });
+    println!(
+        "authentication_methods: {}",
+        match &p.authentication_methods {
+            Some(lists) => lists
+                .iter()
+                .map(|l| l.iter().map(|m| m.name()).collect::<Vec<_>>().join(","))
+                .collect::<Vec<_>>()
+                .join(" "),
+            None => "default".into(),
         }
     );
     println!("created: {}", format_utc(row.created_at));

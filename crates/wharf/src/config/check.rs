@@ -71,7 +71,9 @@ pub(super) fn check(
         }
     }
     let only_config = config_source && auth.sources.len() == 1;
-    let cert_logins = !auth.trusted_user_ca_keys.is_empty();
+    // Users may log in without credentials of their own through a
+    // trusted CA's certificates or a trusted host (hostbased).
+    let cert_logins = !auth.trusted_user_ca_keys.is_empty() || auth.hostbased.is_some();
     let users = check_users(&mut ck, users_node, only_config, cert_logins);
 
     // Host keys and their algorithms are checked together, once both are

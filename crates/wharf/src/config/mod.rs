@@ -118,6 +118,9 @@ pub struct AuthSettings {
     /// CAs whose user certificates log in any user named as a principal
     /// (OpenSSH's TrustedUserCAKeys).
     pub trusted_user_ca_keys: Vec<wharf_crypto::hostkey::PublicKey>,
+    /// `hostbased = true`: the trusted client hosts (from
+    /// `hostbased_known_hosts` and `hostbased_trusted_hosts`); None: off.
+    pub hostbased: Option<crate::users::hostbased::TrustedHosts>,
 }
 
 impl Default for AuthSettings {
@@ -129,6 +132,7 @@ impl Default for AuthSettings {
             ban: BanConfig::OFF,
             authentication_methods: Vec::new(),
             trusted_user_ca_keys: Vec::new(),
+            hostbased: None,
         }
     }
 }

@@ -113,9 +113,23 @@ pub(super) fn decide(
                 }
                 (AuthMethod::KeyboardInteractive, ok, true)
             }
-            // Hostbased gets its own arm with its part of the issue;
-            // until then, refused.
-            AuthAttempt::Hostbased { .. } => (AuthMethod::Hostbased, false, false),
+            // The core verified the host's signature; the directory
+            // checks the host's trust, its name and the user. A refusal
+            // does not count towards a ban: OpenSSH's client offers each
+            // of its host keys in turn, and nothing can be guessed here
+            // without a host's private key.
+            AuthAttempt::Hostbased {
+                key,
+                client_host,
+                client_user,
+                ..
+            } => {
+                let ok = users.hostbased_allowed(&user, &key, &client_host, &client_user, &cx);
+                if !ok {
+                    tracing::info!(%peer, %user, %client_host, %client_user, key = %key.fingerprint_sha256(), "hostbased refused");
+                }
+                (AuthMethod::Hostbased, ok, false)
+            }
             // Answered on the connection task above; never reaches here.
             AuthAttempt::KeyboardInteractiveStart { .. } => {
                 (AuthMethod::KeyboardInteractive, false, false)

@@ -63,6 +63,22 @@ pub trait UserDirectory: Send + Sync + 'static {
     ) -> bool {
         false
     }
+    /// Whether the client host, proven by its host key `key` (the core
+    /// verified the signature), may log in its user `client_user` as
+    /// `user`: hostbased on, the key trusted for `client_host` at the
+    /// peer's address and not blacklisted, the same user name on both
+    /// sides, and the account's policy. Blocking (name resolution, a
+    /// database). Default: no hostbased logins.
+    fn hostbased_allowed(
+        &self,
+        _user: &str,
+        _key: &PublicKey,
+        _client_host: &str,
+        _client_user: &str,
+        _cx: &LoginContext,
+    ) -> bool {
+        false
+    }
     /// The method chains `user` must complete (empty: any one method);
     /// None when the user's source cannot answer, which refuses the login.
     /// Blocking (a database): call on the blocking pool.

@@ -72,7 +72,15 @@ fn offered_methods(config: &crate::config::Config) -> Vec<wharf_ssh::AuthMethod>
     use crate::users::chains::first_methods;
     let server = &config.auth.authentication_methods;
     let mut offered = if server.is_empty() {
-        ServerConfig::with_host_keys(Vec::new()).auth_methods
+        let mut all = ServerConfig::with_host_keys(Vec::new()).auth_methods;
+        // Hostbased only when turned on: offering it otherwise would make
+        // clients sign with their host keys for nothing.
+        let hostbased = wharf_ssh::AuthMethod::Hostbased;
+        all.retain(|m| *m != hostbased);
+        if config.auth.hostbased.is_some() {
+            all.push(hostbased);
+        }
+        all
     } else {
         first_methods(server)
     };

@@ -88,7 +88,8 @@ pub fn open_directory(config: &crate::config::Config) -> Result<Directory, OpenE
     Ok(
         Directory::new(sources, config.auth.key_blacklist.clone(), config.auth.ban)?
             .with_chains(config.auth.authentication_methods.clone())
-            .with_trusted_cas(config.auth.trusted_user_ca_keys.clone()),
+            .with_trusted_cas(config.auth.trusted_user_ca_keys.clone())
+            .with_hostbased(config.auth.hostbased.clone()),
     )
 }
 
@@ -115,6 +116,8 @@ pub struct Directory {
     chains: Vec<MethodList>,
     /// `[auth] trusted_user_ca_keys`.
     trusted_cas: Vec<PublicKey>,
+    /// `[auth] hostbased`: the trusted client hosts; None: hostbased off.
+    hostbased: Option<super::hostbased::TrustedHosts>,
     /// The last TOTP step accepted per user: RFC 6238 §5.2 says a code
     /// must not be accepted twice. In memory only, so a restart within a
     /// code's 90 s window could accept it once more.
@@ -155,6 +158,7 @@ impl Directory {
             sessions: Mutex::new(Sessions::default()),
             chains: Vec::new(),
             trusted_cas: Vec::new(),
+            hostbased: None,
             totp_steps: Mutex::new(HashMap::new()),
         })
     }
@@ -168,6 +172,12 @@ impl Directory {
     /// The CAs trusted for every user.
     pub fn with_trusted_cas(mut self, cas: Vec<PublicKey>) -> Directory {
         self.trusted_cas = cas;
+        self
+    }
+
+    /// Turns hostbased authentication on, trusting these hosts.
+    pub fn with_hostbased(mut self, hosts: Option<super::hostbased::TrustedHosts>) -> Directory {
+        self.hostbased = hosts;
         self
     }
 
@@ -467,6 +477,46 @@ impl UserDirectory for Directory {
         true
     }
 
+    fn hostbased_allowed(
+        &self,
+        name: &str,
+        key: &PublicKey,
+        client_host: &str,
+        client_user: &str,
+        cx: &LoginContext,
+    ) -> bool {
+        let Some(hosts) = &self.hostbased else {
+            return false;
+        };
+        if self.key_blacklisted(key) {
+            return false;
+        }
+        if let Err(why) = hosts.check(
+            key,
+            client_host,
+            cx.peer.ip(),
+            super::hostbased::resolve_host,
+        ) {
+            tracing::info!(peer = %cx.peer, user = %name, %client_host, reason = %why, "client host not trusted");
+            return false;
+        }
+        // Like sshd with hosts.equiv and no .shosts: the trusted host
+        // vouches for its user of the same name only.
+        if client_user != name {
+            tracing::info!(peer = %cx.peer, user = %name, %client_user, "hostbased refused: the client user is another user");
+            return false;
+        }
+        let Found::User(user) = self.find(name) else {
+            return false;
+        };
+        if let Some(why) = self.refusal(&user, cx) {
+            tracing::info!(peer = %cx.peer, user = %name, reason = why, "login refused by policy");
+            return false;
+        }
+        self.remember(&user, false);
+        true
+    }
+
     fn auth_methods(&self, name: &str) -> Option<Vec<MethodList>> {
         match self.find(name) {
             Found::User(user) => Some(
@@ -757,6 +807,29 @@ mod tests {
         assert!(d.verify_kbd("alice", &["Hello world!"], &at(1111111111)));
         assert!(!d.verify_kbd("alice", &["Hello world!", "050471"], &at(1111111111)));
         assert!(!d.verify_kbd("nobody", &["Hello world!"], &at(1111111111)));
+    }
+
+    /// Hostbased: the host key (here RFC 8032 TEST 1's) trusted for
+    /// localhost, as a client on loopback calling itself "localhost.".
+    #[test]
+    fn hostbased_needs_the_host_the_user_and_the_policy() {
+        use crate::users::hostbased::{parse_known_hosts, TrustedHosts};
+        let hosts = TrustedHosts::new(parse_known_hosts(&format!("localhost {KEY}\n")).unwrap());
+        let mut dis = user("dis");
+        dis.policy.disabled = true;
+        let c = cx("127.0.0.1");
+        let off = dir(vec![user("alice")], &[]);
+        assert!(!off.hostbased_allowed("alice", &key(), "localhost.", "alice", &c));
+        let d = dir(vec![user("alice"), dis.clone()], &[]).with_hostbased(Some(hosts.clone()));
+        assert!(d.hostbased_allowed("alice", &key(), "localhost.", "alice", &c));
+        assert!(d.policy("alice").is_some());
+        // Another client user, an unknown or disabled user, another host name.
+        assert!(!d.hostbased_allowed("alice", &key(), "localhost.", "root", &c));
+        assert!(!d.hostbased_allowed("nobody", &key(), "localhost.", "nobody", &c));
+        assert!(!d.hostbased_allowed("dis", &key(), "localhost.", "dis", &c));
+        assert!(!d.hostbased_allowed("alice", &key(), "localhost.", "alice", &cx("10.0.0.1")));
+        let black = dir(vec![user("alice")], &[KEY_FP]).with_hostbased(Some(hosts));
+        assert!(!black.hostbased_allowed("alice", &key(), "localhost.", "alice", &c));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 pub mod ban;
 pub mod chains;
 pub mod directory;
+pub mod hostbased;
 pub mod keys;
 pub mod net;
 pub mod password;

@@ -26,7 +26,7 @@ use tokio::runtime::Handle;
 use tokio_postgres::{Client, NoTls, Row};
 
 use super::directory::{Source, SourceError};
-use super::sql::{self, KeyRow, UserRow, UserSummary};
+use super::sql::{self, KeyRow, SecretText, UserRow, UserSummary};
 use super::User;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -107,6 +107,8 @@ impl PgDb {
         })?;
         if !self.schema_ready.load(Ordering::Acquire) {
             self.block(client.batch_execute(sql::SCHEMA))?;
+            // Columns added since the first release, for older databases.
+            self.block(client.batch_execute(&sql::pg_migrations()))?;
             self.schema_ready.store(true, Ordering::Release);
         }
         Ok(client)
@@ -202,6 +204,8 @@ impl PgDb {
                     &row.name_allow,
                     &row.name_deny,
                     &row.created_at,
+                    &row.totp_secret.as_ref().map(SecretText::as_str),
+                    &row.authentication_methods,
                 ],
             )
             .await?;
@@ -245,6 +249,8 @@ impl PgDb {
                         &row.permissions,
                         &row.name_allow,
                         &row.name_deny,
+                        &row.totp_secret.as_ref().map(SecretText::as_str),
+                        &row.authentication_methods,
                     ],
                 )
                 .await?;
@@ -318,6 +324,8 @@ fn read_row(r: &Row) -> Result<UserRow, tokio_postgres::Error> {
         name_allow: r.try_get(17)?,
         name_deny: r.try_get(18)?,
         created_at: r.try_get(19)?,
+        totp_secret: r.try_get::<_, Option<String>>(20)?.map(SecretText::new),
+        authentication_methods: r.try_get(21)?,
     })
 }
 

@@ -9,11 +9,13 @@
 
 use std::path::PathBuf;
 
+use super::chains::parse_method_list;
 use super::directory::SourceError;
 use super::keys::parse_authorized_key;
 use super::net::Cidr;
 use super::record::{PathRule, UserPolicy};
 use super::{StoredHash, User};
+use wharf_crypto::totp::{Totp, TotpAlg};
 
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS wharf_users (
@@ -36,7 +38,9 @@ CREATE TABLE IF NOT EXISTS wharf_users (
     permissions TEXT NOT NULL DEFAULT '[]',
     name_allow TEXT NOT NULL DEFAULT '[]',
     name_deny TEXT NOT NULL DEFAULT '[]',
-    created_at BIGINT NOT NULL
+    created_at BIGINT NOT NULL,
+    totp_secret TEXT,
+    authentication_methods TEXT
 );
 CREATE TABLE IF NOT EXISTS wharf_user_keys (
     user_name TEXT NOT NULL REFERENCES wharf_users(name) ON DELETE CASCADE,
@@ -47,11 +51,34 @@ CREATE TABLE IF NOT EXISTS wharf_user_keys (
 );
 ";
 
+/// Columns added after the first release, as `(name, type)`: a database
+/// made before them gets them with `ALTER TABLE ... ADD COLUMN` when it is
+/// opened (SQLite after a look at `PRAGMA table_info`, PostgreSQL with
+/// `IF NOT EXISTS`). Both are nullable, so existing rows mean "none".
+/// `totp_secret`: the base32 TOTP secret (SHA-1, 6 digits, 30 s), NULL
+/// without a second factor. `authentication_methods`: a JSON list of
+/// chains such as `["publickey,password"]`, NULL for the server's.
+pub const ADDED_COLUMNS: &[(&str, &str)] =
+    &[("totp_secret", "TEXT"), ("authentication_methods", "TEXT")];
+
+/// PostgreSQL's migration statements for [`ADDED_COLUMNS`].
+pub fn pg_migrations() -> String {
+    ADDED_COLUMNS
+        .iter()
+        .map(|(name, ty)| {
+            format!("ALTER TABLE wharf_users ADD COLUMN IF NOT EXISTS {name} {ty};\n")
+        })
+        .collect()
+}
+
 /// The columns of `wharf_users` in the order every statement uses.
 pub const USER_COLUMNS: &str = "name, password_hash, root, home, disabled, expires_at, \
     read_only, upload_only, umask, quota_bytes, quota_files, upload_bandwidth, \
     download_bandwidth, max_sessions, scp, allowed_networks, permissions, name_allow, \
-    name_deny, created_at";
+    name_deny, created_at, totp_secret, authentication_methods";
+
+/// How many columns `USER_COLUMNS` names.
+pub const USER_COLUMN_COUNT: usize = 22;
 
 pub fn select_user() -> String {
     format!("SELECT {USER_COLUMNS} FROM wharf_users WHERE name = $1")
@@ -62,7 +89,7 @@ pub fn select_all_users() -> String {
 }
 
 pub fn insert_user() -> String {
-    let params: Vec<String> = (1..=20).map(|i| format!("${i}")).collect();
+    let params: Vec<String> = (1..=USER_COLUMN_COUNT).map(|i| format!("${i}")).collect();
     format!(
         "INSERT INTO wharf_users ({USER_COLUMNS}) VALUES ({})",
         params.join(", ")
@@ -74,8 +101,8 @@ pub fn update_user() -> String {
     "UPDATE wharf_users SET password_hash = $2, root = $3, home = $4, disabled = $5, \
      expires_at = $6, read_only = $7, upload_only = $8, umask = $9, quota_bytes = $10, \
      quota_files = $11, upload_bandwidth = $12, download_bandwidth = $13, max_sessions = $14, \
-     scp = $15, allowed_networks = $16, permissions = $17, name_allow = $18, name_deny = $19 \
-     WHERE name = $1"
+     scp = $15, allowed_networks = $16, permissions = $17, name_allow = $18, name_deny = $19, \
+     totp_secret = $20, authentication_methods = $21 WHERE name = $1"
         .to_owned()
 }
 
@@ -114,6 +141,40 @@ pub struct UserRow {
     pub name_allow: String,
     pub name_deny: String,
     pub created_at: i64,
+    /// Base32; never shown (see [`SecretText`]).
+    pub totp_secret: Option<SecretText>,
+    /// JSON list of chains; None: the server's.
+    pub authentication_methods: Option<String>,
+}
+
+/// A secret column's text: redacted in Debug output (rows end up in
+/// logs and error messages), wiped from memory when dropped.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretText(pub zeroize::Zeroizing<String>);
+
+impl SecretText {
+    pub fn new(text: impl Into<String>) -> SecretText {
+        SecretText(zeroize::Zeroizing::new(text.into()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Chains as the column stores them: `["publickey,password", ...]`.
+pub fn method_lists_json(lists: &[super::chains::MethodList]) -> String {
+    let texts: Vec<String> = lists
+        .iter()
+        .map(|l| l.iter().map(|m| m.name()).collect::<Vec<_>>().join(","))
+        .collect();
+    json(&texts)
 }
 
 fn to_i64(v: Option<u64>) -> Option<i64> {
@@ -151,6 +212,8 @@ impl UserRow {
             name_allow: json(&p.name_allow),
             name_deny: json(&p.name_deny),
             created_at,
+            totp_secret: user.totp.as_ref().map(|t| SecretText(t.secret_base32())),
+            authentication_methods: p.authentication_methods.as_deref().map(method_lists_json),
         }
     }
 
@@ -204,11 +267,31 @@ impl UserRow {
             expires_at: self.expires_at,
             disabled: self.disabled != 0,
             scp: self.scp.map(|v| v != 0),
-            // Per-user chains are a config-file setting only for now; a
-            // database user follows `[auth] authentication_methods`.
-            authentication_methods: None,
+            authentication_methods: match &self.authentication_methods {
+                Some(text) => {
+                    let lists = list(text, "authentication_methods")?;
+                    if lists.is_empty() {
+                        return Err(invalid("authentication_methods is an empty list".into()));
+                    }
+                    let parsed = lists
+                        .iter()
+                        .map(|l| parse_method_list(l))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| invalid(format!("authentication_methods: {e}")))?;
+                    Some(parsed)
+                }
+                None => None,
+            },
         };
         policy.validate().map_err(invalid)?;
+        // The parameters authenticator apps assume, as for `totp_secret`
+        // in the config file.
+        let totp = self
+            .totp_secret
+            .as_ref()
+            .map(|s| Totp::from_base32(s.as_str(), TotpAlg::Sha1, 6, 30))
+            .transpose()
+            .map_err(|e| invalid(format!("totp_secret: {e}")))?;
         let mut authorized_keys = Vec::new();
         for line in key_lines {
             match parse_authorized_key(line) {
@@ -222,8 +305,7 @@ impl UserRow {
             password_hash,
             authorized_keys,
             policy,
-            // TOTP enrolment is a config-file setting only for now.
-            totp: None,
+            totp,
         })
     }
 }
@@ -272,6 +354,12 @@ pub(crate) mod tests {
         p.permissions = vec![PathRule::parse_cli("/in/**:+upload,-delete").unwrap()];
         p.name_allow = vec!["*.csv".into()];
         p.name_deny = vec![".*".into()];
+        p.authentication_methods = Some(vec![
+            parse_method_list("publickey,password").unwrap(),
+            parse_method_list("keyboard-interactive").unwrap(),
+        ]);
+        // RFC 6238 Appendix B's SHA-1 secret.
+        u.totp = Some(Totp::new(b"12345678901234567890").unwrap());
         u
     }
 
@@ -285,11 +373,28 @@ pub(crate) mod tests {
         );
         assert_eq!(row.allowed_networks, r#"["10.0.0.0/8","::1/128"]"#);
         let back = row
+            .clone()
             .into_user(&[KEY.to_owned(), "garbage".to_owned()])
             .unwrap();
         assert_eq!(back.policy, u.policy);
         assert_eq!(back.authorized_keys.len(), 1);
         assert_eq!(back.password_hash, u.password_hash);
+        // RFC 4648 §10: "12345678901234567890" is GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ.
+        assert_eq!(
+            row.totp_secret.as_ref().map(SecretText::as_str),
+            Some("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")
+        );
+        assert!(
+            !format!("{row:?}").contains("GEZDGNBV"),
+            "the secret is redacted"
+        );
+        assert_eq!(
+            row.authentication_methods.as_deref(),
+            Some(r#"["publickey,password","keyboard-interactive"]"#)
+        );
+        // RFC 6238 Appendix B: SHA-1 at T=59 is 94287082; six digits 287082.
+        let totp = back.totp.expect("totp survives");
+        assert_eq!(&*totp.code_at(59), "287082");
     }
 
     #[test]
@@ -306,6 +411,18 @@ pub(crate) mod tests {
             (|r| r.password_hash = Some("plain".into()), "password_hash"),
             (|r| r.home = Some("/../x".into()), "home"),
             (|r| r.max_sessions = Some(0), "max_sessions"),
+            (
+                |r| r.totp_secret = Some(SecretText::new("not base32!")),
+                "totp_secret",
+            ),
+            (
+                |r| r.authentication_methods = Some(r#"["publickey,telepathy"]"#.into()),
+                "authentication_methods",
+            ),
+            (
+                |r| r.authentication_methods = Some("[]".into()),
+                "authentication_methods",
+            ),
         ] {
             let mut row = good.clone();
             change(&mut row);
@@ -316,7 +433,7 @@ pub(crate) mod tests {
 
     #[test]
     fn statements_use_every_parameter_once() {
-        for (sql, n) in [(insert_user(), 20), (update_user(), 19), (select_user(), 1)] {
+        for (sql, n) in [(insert_user(), 22), (update_user(), 21), (select_user(), 1)] {
             for i in 1..=n {
                 assert_eq!(
                     sql.matches(&format!("${i},")).count()

@@ -10,7 +10,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::directory::{Source, SourceError};
-use super::sql::{self, KeyRow, UserRow, UserSummary};
+use super::sql::{self, KeyRow, SecretText, UserRow, UserSummary};
 use super::User;
 
 /// How long a statement waits for another process's write lock (the CLI's
@@ -91,6 +91,7 @@ impl SqliteDb {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(sql::SCHEMA)?;
+        migrate(&conn)?;
         Ok(conn)
     }
 
@@ -204,7 +205,9 @@ impl SqliteDb {
                     row.permissions,
                     row.name_allow,
                     row.name_deny,
-                    row.created_at
+                    row.created_at,
+                    row.totp_secret.as_ref().map(SecretText::as_str),
+                    row.authentication_methods
                 ],
             )?;
             for k in keys {
@@ -242,7 +245,9 @@ impl SqliteDb {
                     row.allowed_networks,
                     row.permissions,
                     row.name_allow,
-                    row.name_deny
+                    row.name_deny,
+                    row.totp_secret.as_ref().map(SecretText::as_str),
+                    row.authentication_methods
                 ],
             )?;
             Ok(n > 0)
@@ -276,6 +281,24 @@ impl SqliteDb {
     }
 }
 
+/// Adds the columns a database made by an earlier release lacks (SQLite
+/// has no `ADD COLUMN IF NOT EXISTS`). Each ALTER is atomic; two
+/// processes racing here can make one fail with "duplicate column", and
+/// its next open finds the column.
+fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
+    let have: Vec<String> = {
+        let mut st = conn.prepare("PRAGMA table_info(wharf_users)")?;
+        let names = st.query_map([], |r| r.get::<_, String>(1))?;
+        names.collect::<Result<_, _>>()?
+    };
+    for (name, ty) in sql::ADDED_COLUMNS {
+        if !have.iter().any(|h| h == name) {
+            conn.execute_batch(&format!("ALTER TABLE wharf_users ADD COLUMN {name} {ty}"))?;
+        }
+    }
+    Ok(())
+}
+
 fn read_row(r: &rusqlite::Row<'_>) -> Result<UserRow, rusqlite::Error> {
     Ok(UserRow {
         name: r.get(0)?,
@@ -298,6 +321,8 @@ fn read_row(r: &rusqlite::Row<'_>) -> Result<UserRow, rusqlite::Error> {
         name_allow: r.get(17)?,
         name_deny: r.get(18)?,
         created_at: r.get(19)?,
+        totp_secret: r.get::<_, Option<String>>(20)?.map(SecretText::new),
+        authentication_methods: r.get(21)?,
     })
 }
 
@@ -323,6 +348,52 @@ mod tests {
     const KEY: &str =
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea test@example";
     const FP: &str = "SHA256:bbXpuKG6zhzdmnxq256TlqzFBzRl2f6OOg722cYNbU8";
+
+    /// A database made before `totp_secret` and `authentication_methods`
+    /// existed gets them when opened, and its users keep working.
+    #[test]
+    fn older_databases_are_migrated() {
+        let dir = TempDir::new("sqlite-old");
+        let path = dir.path().join("old.db");
+        {
+            let old_schema = sql::SCHEMA.replace(
+                "created_at BIGINT NOT NULL,\n    totp_secret TEXT,\n    authentication_methods TEXT\n",
+                "created_at BIGINT NOT NULL\n",
+            );
+            assert_ne!(
+                old_schema,
+                sql::SCHEMA,
+                "the old schema must lack the new columns"
+            );
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(&old_schema).unwrap();
+            c.execute(
+                "INSERT INTO wharf_users (name, root, created_at) VALUES ('old', '/srv/old', 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let db = SqliteDb::open(&path, false).unwrap();
+        let user = db.lookup("old").unwrap().unwrap();
+        assert!(user.totp.is_none() && user.policy.authentication_methods.is_none());
+        let (mut row, _) = db.get("old").unwrap().unwrap();
+        row.totp_secret = Some(SecretText::new("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"));
+        row.authentication_methods = Some(r#"["publickey,password"]"#.into());
+        assert!(db.update(&row).unwrap());
+        let user = SqliteDb::open(&path, false)
+            .unwrap()
+            .lookup("old")
+            .unwrap()
+            .unwrap();
+        assert!(user.totp.is_some());
+        assert_eq!(
+            user.policy.authentication_methods,
+            Some(vec![vec![
+                wharf_ssh::AuthMethod::PublicKey,
+                wharf_ssh::AuthMethod::Password
+            ]])
+        );
+    }
 
     #[test]
     fn missing_database_is_an_error_without_create() {

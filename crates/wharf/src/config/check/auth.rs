@@ -8,6 +8,7 @@ use crate::config::{read_text, AuthSettings, Overrides, SourceSpec};
 use crate::users::ban::BanConfig;
 use crate::users::chains::{parse_method_list, MethodList};
 use crate::users::directory::{blacklist_entry, parse_blacklist};
+use crate::users::hostbased::{parse_known_host, parse_known_hosts, TrustedHosts};
 use crate::users::postgres::{PgDb, DEFAULT_POOL_SIZE};
 use crate::users::system::DEFAULT_MIN_UID;
 use wharf_crypto::hostkey::PublicKey;
@@ -23,6 +24,9 @@ pub(super) const AUTH_KEYS: &[&str] = &[
     "authentication_methods",
     "trusted_user_ca_keys",
     "trusted_user_ca_keys_file",
+    "hostbased",
+    "hostbased_known_hosts",
+    "hostbased_trusted_hosts",
 ];
 
 pub(super) const BAN_KEYS: &[&str] = &["max_failures", "window", "duration"];
@@ -162,7 +166,79 @@ pub(super) fn auth_settings(
     settings.key_blacklist = blacklist;
     settings.authentication_methods = method_lists(ck, s, "[auth]").unwrap_or_default();
     settings.trusted_user_ca_keys = trusted_cas(ck, s);
+    settings.hostbased = hostbased(ck, s);
     settings
+}
+
+/// Longest hostbased known_hosts file read.
+const MAX_KNOWN_HOSTS_FILE: u64 = 16 * 1024 * 1024;
+
+/// `hostbased` (off by default) with its trusted hosts: the lines of
+/// `hostbased_trusted_hosts` and of the `hostbased_known_hosts` file,
+/// together. On with no trusted host, or hosts listed while off, is an
+/// error: either is a half-done setup.
+fn hostbased(ck: &mut Checker<'_>, s: &Section<'_>) -> Option<TrustedHosts> {
+    let errors_before = ck.diags.len();
+    let on = s.boolean(ck, "hostbased").unwrap_or(false);
+    let mut entries = Vec::new();
+    if let Some((lines, _)) = s.strings(ck, "hostbased_trusted_hosts") {
+        for (text, span) in lines {
+            match parse_known_host(text) {
+                Ok(e) => entries.push(e),
+                Err(e) => ck.at(&span, format!("`hostbased_trusted_hosts`: {e}")),
+            }
+        }
+    }
+    if let Some((file, span)) = s.string(ck, "hostbased_known_hosts") {
+        if let Some(path) = ck.path("hostbased_known_hosts", file, &span) {
+            match read_text(&path, MAX_KNOWN_HOSTS_FILE) {
+                Ok(text) => match parse_known_hosts(&text) {
+                    Ok(more) => entries.extend(more),
+                    Err((line, e)) => ck.at(
+                        &span,
+                        format!(
+                            "`hostbased_known_hosts` {} line {line}: {e}",
+                            path.display()
+                        ),
+                    ),
+                },
+                Err(e) => ck.at(&span, format!("`hostbased_known_hosts`: {e}")),
+            }
+        }
+    }
+    let listed = s
+        .get("hostbased_trusted_hosts")
+        .or(s.get("hostbased_known_hosts"));
+    if !on {
+        if let Some(v) = listed {
+            ck.at(
+                &v.span(),
+                "trusted hosts are listed but `hostbased` is not true",
+            );
+        }
+        return None;
+    }
+    if listed.is_none() {
+        if let Some(v) = s.get("hostbased") {
+            ck.at(
+                &v.span(),
+                "`hostbased = true` needs `hostbased_known_hosts` or `hostbased_trusted_hosts`",
+            );
+        }
+        return None;
+    }
+    let hosts = TrustedHosts::new(entries);
+    if hosts.is_empty() {
+        // After a bad line, that line is the problem to report.
+        if let Some(v) = listed.filter(|_| ck.diags.len() == errors_before) {
+            ck.at(
+                &v.span(),
+                "`hostbased = true` but no trusted host is listed",
+            );
+        }
+        return None;
+    }
+    Some(hosts)
 }
 
 /// `authentication_methods` of `[auth]` or of a user: one chain per

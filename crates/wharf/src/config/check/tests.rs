@@ -622,3 +622,55 @@ fn bad_auth_settings_have_their_lines() {
     let found = problems(&dir, "[auth]\nsources = [\"postgres\"]\n");
     assert_problems(&found, &[(1, "`postgres_url` is not set")]);
 }
+
+#[test]
+fn hostbased_settings() {
+    let dir = fixture();
+    // RFC 8032 §7.1 TEST 2's public key as the second host's.
+    let k2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID1AF8PoQ4lakrcKp00bfrycmCzPLsSWjMDNVfEq9GYM";
+    std::fs::write(
+        dir.path().join("known_hosts"),
+        format!("# trusted\nbuild.example.com {k2}\n"),
+    )
+    .unwrap();
+    let text = format!(
+        "[auth]\nhostbased = true\nhostbased_known_hosts = \"known_hosts\"\n\
+         hostbased_trusted_hosts = [\"localhost,127.0.0.1 {KEY}\"]\n{}",
+        user(true)
+    );
+    let config = run(&dir, &text, Mode::Check).unwrap();
+    let hosts = config.auth.hostbased.expect("hostbased on");
+    let lo: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    let key = |l: &str| wharf_crypto::hostkey::PublicKey::from_openssh(l).unwrap();
+    let local = |_: &str| vec![lo];
+    assert!(hosts.check(&key(KEY), "localhost.", lo, local).is_ok());
+    assert!(hosts
+        .check(&key(k2), "build.example.com.", lo, local)
+        .is_ok());
+    // Off by default.
+    let config = run(&dir, &user(true), Mode::Check).unwrap();
+    assert!(config.auth.hostbased.is_none());
+    let found = problems(&dir, &format!("[auth]\nhostbased = true\n{}", user(true)));
+    assert_problems(&found, &[(2, "needs `hostbased_known_hosts`")]);
+    let found = problems(
+        &dir,
+        &format!(
+            "[auth]\nhostbased_trusted_hosts = [\"h {KEY}\"]\n{}",
+            user(true)
+        ),
+    );
+    assert_problems(&found, &[(2, "`hostbased` is not true")]);
+    std::fs::write(
+        dir.path().join("bad_hosts"),
+        format!("h {KEY}\n|1|x|y {KEY}\n"),
+    )
+    .unwrap();
+    let found = problems(
+        &dir,
+        &format!(
+            "[auth]\nhostbased = true\nhostbased_known_hosts = \"bad_hosts\"\nhostbased_trusted_hosts = [\"@cert-authority * {KEY}\"]\n{}",
+            user(true)
+        ),
+    );
+    assert_problems(&found, &[(3, "line 2: hashed"), (4, "not supported")]);
+}

@@ -49,8 +49,9 @@ const MAX_AUTHORIZED_KEYS_FILE: u64 = 4 * 1024 * 1024;
 /// `[[users]]`, checked. None when any user had an error.
 /// `[[users]]`, checked. None when any user had an error. `required`:
 /// the config file is the only user source, so it must list someone.
-/// `cert_logins`: `[auth] trusted_user_ca_keys` is set, so a user without
-/// a password or key may still log in with a certificate.
+/// `cert_logins`: `[auth] trusted_user_ca_keys` or `hostbased` is set, so
+/// a user without a password or key may still log in with a certificate
+/// or from a trusted host.
 pub(super) fn check_users(
     ck: &mut Checker<'_>,
     node: Option<&Spanned<Node>>,
