@@ -704,9 +704,17 @@ impl Engine {
             let (Some(position), Some(buf)) = (position, buf) else {
                 break;
             };
+            let asked = buf.len();
             match file.file.read_at(buf, position) {
                 Ok(0) => {
                     at_eof = true;
+                    break;
+                }
+                // A regular file reads short only at its end (or on a signal): stop without
+                // the extra read that would confirm it; at worst the client asks again. v6
+                // confirms, since its end-of-file flag must be true only at the end.
+                Ok(n) if n < asked && version < 6 => {
+                    filled += n;
                     break;
                 }
                 Ok(n) => filled += n,
