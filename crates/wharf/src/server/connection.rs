@@ -22,6 +22,8 @@ use wharf_ssh::{ChannelId, ChannelRequest, Connection, Event, ServerConfig};
 /// Stop reading the socket while this much output waits to be written:
 /// a client that does not read cannot make us buffer without bound.
 const MAX_UNWRITTEN: usize = 8 * 1024 * 1024;
+/// Socket reads per wake-up before the engines get the data.
+const MAX_READS_PER_WAKE: usize = 4;
 
 const REFUSAL: &[u8] = b"This service allows sftp and scp connections only.\r\n";
 
@@ -106,12 +108,7 @@ pub async fn serve(
             // Readiness first, then a read straight into the core's receive
             // buffer: no per-connection read buffer while idle, and no copy.
             r = rd.readable(), if reading => match r {
-                Ok(()) => match rd.try_read(conn.input_space()) {
-                    Ok(0) => conn.handle_eof(),
-                    Ok(n) => conn.handle_input_read(Instant::now(), n),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(_) => conn.handle_eof(),
-                },
+                Ok(()) => read_available(&rd, &mut conn),
                 Err(_) => conn.handle_eof(),
             },
             w = wr.write(&wbuf[wpos..]), if wpos < wbuf.len() => match w {
@@ -139,6 +136,27 @@ pub async fn serve(
     // Releases the session towards the user's max_sessions.
     if let Some(u) = &user {
         shared.users.session_closed(u);
+    }
+}
+
+/// Reads what the socket has, a few reads at most, before the engines run:
+/// an upload then reaches the engine in larger batches (fewer, larger
+/// writes to the file, fewer trips through the loop).
+fn read_available(rd: &tokio::net::tcp::OwnedReadHalf, conn: &mut Connection) {
+    for _ in 0..MAX_READS_PER_WAKE {
+        let space = conn.input_space();
+        let room = space.len();
+        match rd.try_read(space) {
+            Ok(0) => return conn.handle_eof(),
+            Ok(n) => {
+                conn.handle_input_read(Instant::now(), n);
+                if n < room || conn.closed().is_some() {
+                    return;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+            Err(_) => return conn.handle_eof(),
+        }
     }
 }
 
