@@ -182,3 +182,53 @@ def test_bandwidth_limit(srv, local, direction):
     expected = (size - rate / 10) / rate
     assert took >= 0.85 * expected, f"{direction} of {size} B took {took:.2f}s, limit allows {expected:.2f}s"
     assert took <= 3 * expected + 5, f"{direction} took {took:.2f}s, far over {expected:.2f}s"
+
+
+def test_each_right_can_be_taken_away(srv, local):
+    """Every right in a path rule, denied one at a time on its own folder,
+    gets PERMISSION_DENIED for exactly the operation it guards."""
+    rules = [f"/{right}/**:-{right}" for right in
+             ("list", "download", "upload", "overwrite", "delete", "rename", "mkdir", "rmdir", "chmod",
+              "chown", "symlink")]
+    args = [a for rule in rules for a in ("--perm", rule)]
+    u = new_user(srv, "partial", *args)
+    src = local / "p.txt"
+    src.write_bytes(b"p\n")
+    for right in ("list", "download", "overwrite", "delete", "rename", "rmdir", "chmod", "chown", "symlink"):
+        d = u.root / right
+        d.mkdir()
+        (d / "f.txt").write_bytes(b"f\n")
+        (d / "sub").mkdir()
+    (u.root / "upload").mkdir()
+    (u.root / "mkdir").mkdir()
+    uid = os.getuid()
+
+    async def each(sftp):
+        return {
+            "list": await status_of(sftp.listdir("list")),
+            "download": await status_of(sftp.get("download/f.txt", str(local / "d.txt"))),
+            "upload": await status_of(sftp.put(str(src), "upload/new.txt")),
+            "overwrite": await status_of(sftp.put(str(src), "overwrite/f.txt")),
+            "delete": await status_of(sftp.remove("delete/f.txt")),
+            "rename": await status_of(sftp.rename("rename/f.txt", "rename/g.txt")),
+            "mkdir": await status_of(sftp.mkdir("mkdir/new")),
+            "rmdir": await status_of(sftp.rmdir("rmdir/sub")),
+            "chmod": await status_of(sftp.chmod("chmod/f.txt", 0o600)),
+            "chown": await status_of(sftp.chown("chown/f.txt", uid, 0)),
+            "symlink": await status_of(sftp.symlink("f.txt", "symlink/l")),
+            # The same operations elsewhere are allowed.
+            "allowed": [
+                await status_of(sftp.listdir("download")),
+                await status_of(sftp.put(str(src), "list/new.txt")),
+                await status_of(sftp.remove("list/new.txt")),
+            ],
+        }
+
+    got = sftp_v6(srv, u, each)
+    allowed = got.pop("allowed")
+    assert got == {right: FX_PERMISSION_DENIED for right in got}, got
+    assert allowed == [None, None, None]
+    assert (u.root / "overwrite/f.txt").read_bytes() == b"f\n"
+    assert (u.root / "delete/f.txt").exists() and (u.root / "rename/f.txt").exists()
+    assert (u.root / "rmdir/sub").is_dir() and not (u.root / "mkdir/new").exists()
+    assert not (u.root / "upload/new.txt").exists() and not (u.root / "symlink/l").exists()

@@ -2,7 +2,9 @@
 //!
 //! `*` matches any run of bytes except `/`, `**` any run including `/`, `?`
 //! one byte other than `/`, and `[abc]` / `[a-z]` / `[!abc]` one byte from
-//! (or not from) a set. Everything else matches itself. Matching works on
+//! (or not from) a set. Everything else matches itself. A pattern ending in
+//! `/**` also matches the folder itself (`/in/**` matches `/in`), so a rule
+//! for a folder covers listing it. Matching works on
 //! bytes, since client paths need not be UTF-8.
 
 use std::fmt;
@@ -12,6 +14,8 @@ use std::fmt;
 pub struct Glob {
     text: String,
     tokens: Vec<Token>,
+    /// For a pattern ending in `/**`: how many tokens come before it.
+    folder_prefix: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,9 +116,15 @@ impl Glob {
                 }
             }
         }
+        let n = tokens.len();
+        let folder_prefix = match tokens.get(n.saturating_sub(2)..) {
+            Some([Token::Byte(b'/'), Token::DoubleStar]) if n > 2 => Some(n - 2),
+            _ => None,
+        };
         Ok(Glob {
             text: pattern.to_string(),
             tokens,
+            folder_prefix,
         })
     }
 
@@ -125,55 +135,63 @@ impl Glob {
 
     /// Whether the whole of `input` matches.
     pub fn matches(&self, input: &[u8]) -> bool {
-        // Iterative matching with one backtrack point per kind of star
-        // (the classic wildcard algorithm): linear in practice, never
-        // exponential, whatever the client sends.
-        let tokens = &self.tokens;
-        let (mut t, mut s) = (0usize, 0usize);
-        // (token index after the star, input index it matched up to)
-        let mut star: Option<(usize, usize)> = None;
-        let mut double: Option<(usize, usize)> = None;
-        loop {
-            match (tokens.get(t), input.get(s)) {
-                (Some(Token::DoubleStar), _) => {
-                    double = Some((t + 1, s));
-                    star = None;
-                    t += 1;
-                    continue;
-                }
-                (Some(Token::Star), _) => {
-                    star = Some((t + 1, s));
-                    t += 1;
-                    continue;
-                }
-                (Some(tok), Some(&c)) if single_matches(tok, c) => {
-                    t += 1;
-                    s += 1;
-                    continue;
-                }
-                (None, None) => return true,
-                _ => {}
-            }
-            // Mismatch: let the innermost star swallow one more byte.
-            if let Some((after, from)) = star {
-                if input.get(from).is_some_and(|&c| c != b'/') {
-                    star = Some((after, from + 1));
-                    t = after;
-                    s = from + 1;
-                    continue;
-                }
-            }
-            if let Some((after, from)) = double {
-                if from < input.len() {
-                    double = Some((after, from + 1));
-                    star = None;
-                    t = after;
-                    s = from + 1;
-                    continue;
-                }
-            }
-            return false;
+        if matches_tokens(&self.tokens, input) {
+            return true;
         }
+        self.folder_prefix
+            .and_then(|n| self.tokens.get(..n))
+            .is_some_and(|prefix| matches_tokens(prefix, input))
+    }
+}
+
+fn matches_tokens(tokens: &[Token], input: &[u8]) -> bool {
+    // Iterative matching with one backtrack point per kind of star
+    // (the classic wildcard algorithm): linear in practice, never
+    // exponential, whatever the client sends.
+    let (mut t, mut s) = (0usize, 0usize);
+    // (token index after the star, input index it matched up to)
+    let mut star: Option<(usize, usize)> = None;
+    let mut double: Option<(usize, usize)> = None;
+    loop {
+        match (tokens.get(t), input.get(s)) {
+            (Some(Token::DoubleStar), _) => {
+                double = Some((t + 1, s));
+                star = None;
+                t += 1;
+                continue;
+            }
+            (Some(Token::Star), _) => {
+                star = Some((t + 1, s));
+                t += 1;
+                continue;
+            }
+            (Some(tok), Some(&c)) if single_matches(tok, c) => {
+                t += 1;
+                s += 1;
+                continue;
+            }
+            (None, None) => return true,
+            _ => {}
+        }
+        // Mismatch: let the innermost star swallow one more byte.
+        if let Some((after, from)) = star {
+            if input.get(from).is_some_and(|&c| c != b'/') {
+                star = Some((after, from + 1));
+                t = after;
+                s = from + 1;
+                continue;
+            }
+        }
+        if let Some((after, from)) = double {
+            if from < input.len() {
+                double = Some((after, from + 1));
+                star = None;
+                t = after;
+                s = from + 1;
+                continue;
+            }
+        }
+        return false;
     }
 }
 
@@ -224,6 +242,10 @@ mod tests {
         assert!(!m("**/*.exe", "/a/b/c.exe.txt"));
         assert!(m("/a/**/z", "/a/b/c/z"));
         assert!(m("**", "/anything/at/all"));
+        // A folder rule covers the folder itself.
+        assert!(m("/in/**", "/in"));
+        assert!(!m("/in/**", "/inbox"));
+        assert!(m("/in/**", "/in/x"));
     }
 
     #[test]
