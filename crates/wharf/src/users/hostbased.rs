@@ -28,6 +28,7 @@
 
 use std::net::{IpAddr, ToSocketAddrs};
 
+use super::net::wildcard_match;
 use subtle::ConstantTimeEq;
 use wharf_crypto::hostkey::PublicKey;
 
@@ -189,44 +190,14 @@ fn pattern_list_matches(patterns: &[String], name: &str) -> bool {
     for p in patterns {
         match p.strip_prefix('!') {
             Some(neg) => {
-                if glob(neg.as_bytes(), name.as_bytes()) {
+                if wildcard_match(neg.as_bytes(), name.as_bytes()) {
                     return false;
                 }
             }
-            None => positive |= glob(p.as_bytes(), name.as_bytes()),
+            None => positive |= wildcard_match(p.as_bytes(), name.as_bytes()),
         }
     }
     positive
-}
-
-/// `*` (any run) and `?` (one byte) wildcards, iteratively with one
-/// backtrack point, so no pattern can make it take exponential time.
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    let (mut p, mut t) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some(b'*') => {
-                star = Some((p, t));
-                p += 1;
-            }
-            Some(&c) if c == b'?' || Some(&c) == text.get(t) => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern
-        .get(p..)
-        .is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
 }
 
 #[cfg(test)]
