@@ -10,13 +10,13 @@ use crate::ext::{self, Enabled, Offer};
 use crate::handles::{DirHandle, FileHandle, Handle, HandleTable};
 use crate::longname;
 use crate::proto::attrs::Attrs;
-use crate::proto::reply::{self, Data, Names};
+use crate::proto::reply::{self, Data, Names, DATA_HEADER_LEN};
 use crate::proto::request::{self, OpenFlags, RealPathControl, Request};
 use crate::proto::status::StatusCode;
 use crate::proto::{MAX_VERSION, MIN_CODEC_VERSION, MIN_VERSION, SSH_FXP_INIT};
 use crate::users::Users;
 use crate::wire::{DecodeError, Reader};
-use crate::{SftpConfig, SftpError};
+use crate::{DirectOutcome, DirectReply, SftpConfig, SftpError};
 
 /// Entries per READDIR reply at most, as OpenSSH's sftp-server sends.
 const READDIR_BATCH: usize = 100;
@@ -97,6 +97,8 @@ pub(crate) struct Engine {
     handles: HandleTable,
     /// Reused buffer for READDIR longnames.
     longname: Vec<u8>,
+    /// The request just handled got no reply: it waits for room (a direct reply said Later).
+    paused: bool,
 }
 
 impl Engine {
@@ -113,7 +115,14 @@ impl Engine {
             config,
             handles: HandleTable::default(),
             longname: Vec::new(),
+            paused: false,
         }
+    }
+
+    /// Whether the last request was left unanswered to wait for room to reply (see
+    /// [`DirectOutcome::Later`]); clears the flag.
+    pub(crate) fn take_paused(&mut self) -> bool {
+        std::mem::replace(&mut self.paused, false)
     }
 
     /// Handles one whole packet (without its length field). Protocol violations that leave no
@@ -122,6 +131,7 @@ impl Engine {
         &mut self,
         packet: &[u8],
         out: &mut Vec<u8>,
+        direct: Option<&mut dyn DirectReply>,
     ) -> Result<(), SftpError> {
         let mut r = Reader::new(packet);
         let packet_type = r.u8("type").map_err(|_| SftpError::EmptyPacket)?;
@@ -135,7 +145,7 @@ impl Engine {
             .u32("request id")
             .map_err(|_| SftpError::MissingRequestId { packet_type })?;
         self.handling_first = std::mem::replace(&mut self.first_request, false);
-        self.dispatch(version, packet_type, id, r, out)
+        self.dispatch(version, packet_type, id, r, out, direct)
     }
 
     /// SSH_FXP_INIT: `uint32 version`, then (v3) extension pairs, which name nothing this server
@@ -224,9 +234,10 @@ impl Engine {
         id: u32,
         mut body: Reader<'_>,
         out: &mut Vec<u8>,
+        direct: Option<&mut dyn DirectReply>,
     ) -> Result<(), SftpError> {
         let result = match request::decode(version, packet_type, &mut body) {
-            Ok(Some(request)) => self.handle(version, id, request, out),
+            Ok(Some(request)) => self.handle(version, id, request, out, direct),
             Ok(None) => Err(Refusal::Status(StatusCode::OpUnsupported)),
             // A field that parsed but holds an undefined value (an OPEN disposition, a
             // REALPATH control byte) is INVALID_PARAMETER (FAILURE before v6), as ProFTPD
@@ -341,6 +352,7 @@ impl Engine {
         id: u32,
         request: Request<'_>,
         out: &mut Vec<u8>,
+        direct: Option<&mut dyn DirectReply>,
     ) -> Result<(), Refusal> {
         if self.config.read_only && request.does_write() {
             return Err(StatusCode::PermissionDenied.into());
@@ -378,7 +390,7 @@ impl Engine {
                 handle,
                 offset,
                 len,
-            } => self.read(id, handle, offset, len, out),
+            } => self.read(id, handle, offset, len, out, direct),
             Request::Write {
                 handle,
                 offset,
@@ -674,7 +686,8 @@ impl Engine {
         Ok(())
     }
 
-    /// READ: the DATA reply's header is reserved in `out` and the file is read straight into the
+    /// READ: the reply goes straight into the SSH packets through `direct` when it can (see
+    /// [`read_into_reply`]); otherwise the DATA reply's header is reserved in `out` and the file is read straight into the
     /// space behind it. Reads are capped at the announced maximum and otherwise filled
     /// completely unless the file ends, so clients never mistake a short read for EOF.
     fn read(
@@ -684,6 +697,7 @@ impl Engine {
         offset: u64,
         len: u32,
         out: &mut Vec<u8>,
+        direct: Option<&mut dyn DirectReply>,
     ) -> Result<(), Refusal> {
         let want = len.min(self.limits.max_read_len) as usize;
         let version = self.version();
@@ -694,6 +708,35 @@ impl Engine {
         // Text mode ignores the offset (-13 §8.1.1.1): reads follow one another. The server's
         // newline is the announced one, so the bytes need no conversion.
         let offset = file.text_pos.unwrap_or(offset);
+        // Straight into the SSH packets when nothing waits in `out` ahead of this reply. v6 ends
+        // a DATA reply with a flag after the data and confirms short reads, so it takes the
+        // buffered way below.
+        if let Some(direct) = direct.filter(|_| out.is_empty() && version < 6 && want > 0) {
+            let mut outcome = Ok(0);
+            let source = &*file.file;
+            let sent = direct.send_with(DATA_HEADER_LEN + want, &mut |areas| {
+                outcome = read_into_reply(source, areas, offset, id);
+                match outcome {
+                    Ok(filled) if filled > 0 => DATA_HEADER_LEN + filled,
+                    _ => 0,
+                }
+            });
+            if sent == DirectOutcome::Later {
+                self.paused = true;
+                return Ok(());
+            }
+            if let DirectOutcome::Sent(_) = sent {
+                let filled = match outcome {
+                    Ok(0) => return Err(StatusCode::Eof.into()),
+                    Ok(filled) => filled,
+                    Err(err) => return Err(err.into()),
+                };
+                if let Some(pos) = &mut file.text_pos {
+                    *pos = pos.saturating_add(filled as u64);
+                }
+                return Ok(());
+            }
+        }
         let data = Data::begin(out, id, want);
         let start = data.data_at();
         let mut filled = 0;
@@ -848,4 +891,30 @@ impl std::fmt::Debug for Engine {
             .field("open_handles", &self.handles.len())
             .finish()
     }
+}
+
+/// Fills a DATA reply laid out in `areas` (v3–v5): the header in the first bytes, then one read
+/// of the file at `offset` into the rest, which may span several areas. Returns the data bytes
+/// read, 0 at end of file. As in the buffered path, a short read is sent as it is.
+fn read_into_reply(
+    file: &dyn wharf_vfs::VfsFile,
+    areas: &mut [std::io::IoSliceMut<'_>],
+    offset: u64,
+    id: u32,
+) -> Result<usize, VfsError> {
+    let Some((first, others)) = areas.split_first_mut() else {
+        return Ok(0);
+    };
+    let Some((header, first_data)) = first.split_at_mut_checked(DATA_HEADER_LEN) else {
+        return Ok(0);
+    };
+    let mut data: Vec<std::io::IoSliceMut<'_>> = Vec::with_capacity(1 + others.len());
+    data.push(std::io::IoSliceMut::new(first_data));
+    data.extend(others.iter_mut().map(|a| std::io::IoSliceMut::new(a)));
+    let filled = file.read_vectored_at(&mut data, offset)?;
+    header.copy_from_slice(&reply::data_header(
+        id,
+        u32::try_from(filled).unwrap_or(u32::MAX),
+    ));
+    Ok(filled)
 }

@@ -38,6 +38,7 @@ mod wire;
 pub use filter::{request_names, RequestFilter};
 pub use proto::status::StatusCode;
 pub use session::SftpSession;
+pub use session::{DirectOutcome, DirectReply};
 pub use wire::DecodeError;
 
 /// Per-session policy.

@@ -7,6 +7,30 @@ use wharf_vfs::Vfs;
 use crate::engine::{Engine, Limits};
 use crate::{SftpConfig, SftpError};
 
+/// A way to send a reply straight to the client instead of through `out`: an SSH driver lays
+/// it out in the packets that carry it, so file data is read where it will be encrypted.
+pub trait DirectReply {
+    /// Sends a reply of at most `len` bytes that `fill` writes into `areas` (in order, from the
+    /// start) and counts; only the bytes counted are sent. `fill` is called only for `Sent`.
+    fn send_with(
+        &mut self,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [std::io::IoSliceMut<'_>]) -> usize,
+    ) -> DirectOutcome;
+}
+
+/// What a [`DirectReply`] did with a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectOutcome {
+    /// Sent, this many bytes (those `fill` counted).
+    Sent(usize),
+    /// Not now, but once the client's window reopens or the output drains: the session stops
+    /// before this request and handles it in a later `process_with`.
+    Later,
+    /// Not this way: the reply is queued in `out`.
+    Refused,
+}
+
 /// One SFTP session over a byte stream (an SSH channel, stdin/stdout, a test buffer).
 ///
 /// The caller owns the I/O. Call order:
@@ -71,6 +95,18 @@ impl SftpSession {
     /// malformed INIT) returns `Err` and the caller closes the channel; a malformed individual
     /// request gets SSH_FX_BAD_MESSAGE and the session continues.
     pub fn process(&mut self, out: &mut Vec<u8>, out_limit: usize) -> Result<usize, SftpError> {
+        self.process_with(out, out_limit, None)
+    }
+
+    /// Like [`SftpSession::process`], sending READ replies through `direct` when it can take
+    /// them and nothing is queued in `out` before them (replies keep their order). Replies sent
+    /// that way do not count towards `out_limit`; `direct` bounds them itself.
+    pub fn process_with(
+        &mut self,
+        out: &mut Vec<u8>,
+        out_limit: usize,
+        mut direct: Option<&mut dyn DirectReply>,
+    ) -> Result<usize, SftpError> {
         let mut consumed = 0;
         let result = loop {
             if out.len() >= out_limit {
@@ -92,10 +128,18 @@ impl SftpSession {
             let Some(packet) = rest.get(4..total) else {
                 break Ok(());
             };
-            consumed += total;
-            if let Err(err) = self.engine.handle_packet(packet, out) {
+            if let Err(err) =
+                self.engine
+                    .handle_packet(packet, out, direct.as_mut().map(|d| &mut **d as _))
+            {
+                consumed += total;
                 break Err(err);
             }
+            if self.engine.take_paused() {
+                // A reply waits for room: this request is handled again next time.
+                break Ok(());
+            }
+            consumed += total;
         };
         self.input.drain(..consumed.min(self.input.len()));
         result.map(|()| consumed)

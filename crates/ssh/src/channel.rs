@@ -5,12 +5,26 @@ use crate::connection::{Connection, ProtocolError};
 use crate::event::{ChannelId, ChannelRequest, Event};
 use crate::msg;
 use crate::wire::{Reader, WriteExt};
+use std::io::IoSliceMut;
 
 /// Longest command or subsystem name accepted in a channel request.
 const MAX_COMMAND_LEN: usize = 8192;
 /// The smallest maximum packet size a client may announce; below this a
 /// data packet's overhead would dominate (OpenSSH refuses < 1 KiB too).
 const MIN_REMOTE_MAX_PACKET: u32 = 1024;
+
+/// A CHANNEL_DATA payload's bytes before the data: type, channel, length.
+const DATA_HEADER: usize = 1 + 4 + 4;
+/// At most this many packets per `channel_send_in_place`: a bound on its
+/// scatter list whatever packet size the client announced.
+const MAX_IN_PLACE_PACKETS: usize = 64;
+
+/// The most channel data one packet carries for a client that announced
+/// `remote_max_packet`. RFC 4254 §5.2 counts only the data, but some
+/// clients count more: stay conservative.
+fn data_chunk_max(remote_max_packet: u32) -> usize {
+    (remote_max_packet as usize).saturating_sub(64).max(512)
+}
 
 pub(crate) struct Channel {
     remote_id: u32,
@@ -20,6 +34,9 @@ pub(crate) struct Channel {
     consumed: u32,
     /// Bytes we may still send.
     remote_window: u64,
+    /// The largest window the client has given: what waiting for its
+    /// window to reopen can get.
+    remote_window_peak: u64,
     remote_max_packet: u32,
     eof_received: bool,
     eof_sent: bool,
@@ -132,6 +149,7 @@ impl Connection {
                 let ch = self.channel(id)?;
                 // The window may not exceed 2^32-1 (RFC 4254 §5.2).
                 ch.remote_window = (ch.remote_window + add as u64).min(u32::MAX as u64);
+                ch.remote_window_peak = ch.remote_window_peak.max(ch.remote_window);
                 self.events.push_back(Event::ChannelWritable {
                     channel: ChannelId(id),
                 });
@@ -256,6 +274,7 @@ impl Connection {
             local_window: window,
             consumed: 0,
             remote_window: remote_window as u64,
+            remote_window_peak: remote_window as u64,
             remote_max_packet,
             eof_received: false,
             eof_sent: false,
@@ -417,6 +436,97 @@ impl Connection {
         self.channel_send_inner(channel, data, None)
     }
 
+    /// Sends up to `len` bytes of channel data that `fill` writes in place:
+    /// `fill` gets the data areas of the packets that will carry them, in
+    /// order (each at most the client's packet size), writes from the start
+    /// and returns how many bytes it wrote. Only those are sent. A file read
+    /// thus lands where it is encrypted, with no copy in between.
+    ///
+    /// Returns None, without calling `fill`, when `len` is 0 or more than
+    /// `channel_send_capacity` allows now, or would take too many packets.
+    pub fn channel_send_in_place(
+        &mut self,
+        channel: ChannelId,
+        len: usize,
+        fill: impl FnOnce(&mut [IoSliceMut<'_>]) -> usize,
+    ) -> Option<usize> {
+        if len == 0 || len > self.channel_send_capacity(channel) {
+            return None;
+        }
+        let ch = self.channels.get(channel.0)?;
+        let remote_id = ch.remote_id;
+        let chunk_max = data_chunk_max(ch.remote_max_packet);
+        let packets = len.div_ceil(chunk_max);
+        if packets > MAX_IN_PLACE_PACKETS {
+            return None;
+        }
+        let full_size = self.encoder.packet_size(DATA_HEADER + chunk_max);
+        let last_chunk = len - (packets - 1) * chunk_max;
+        let begin = self.tx.len();
+        let end =
+            begin + (packets - 1) * full_size + self.encoder.packet_size(DATA_HEADER + last_chunk);
+        self.tx.resize(end, 0);
+
+        // The data areas, in order, as slices of the packets just laid out.
+        let mut areas = Vec::with_capacity(packets);
+        let mut rest = &mut self.tx[begin..end];
+        for i in 0..packets {
+            let size = if i + 1 < packets {
+                full_size
+            } else {
+                rest.len()
+            };
+            let (packet, tail) = std::mem::take(&mut rest).split_at_mut(size);
+            rest = tail;
+            let chunk = if i + 1 < packets {
+                chunk_max
+            } else {
+                last_chunk
+            };
+            let data_at = 5 + DATA_HEADER;
+            areas.push(IoSliceMut::new(&mut packet[data_at..data_at + chunk]));
+        }
+        let written = fill(&mut areas).min(len);
+        drop(areas);
+
+        // Frame and seal the packets that hold data; the last one may be
+        // short, and any after it are dropped.
+        let mut at = begin;
+        let mut left = written;
+        while left > 0 {
+            let chunk = left.min(chunk_max);
+            let payload_len = DATA_HEADER + chunk;
+            let size = self.encoder.packet_size(payload_len);
+            let packet = &mut self.tx[at..at + size];
+            let header = &mut packet[5..5 + DATA_HEADER];
+            header[0] = msg::CHANNEL_DATA;
+            header[1..5].copy_from_slice(&remote_id.to_be_bytes());
+            header[5..9].copy_from_slice(&(chunk as u32).to_be_bytes());
+            self.encoder.frame(packet, payload_len);
+            self.encoder.seal_framed(packet);
+            at += size;
+            left -= chunk;
+        }
+        self.tx.truncate(at);
+        if let Some(ch) = self.channels.get(channel.0) {
+            ch.remote_window -= written as u64;
+        }
+        Some(written)
+    }
+
+    /// The largest window the client has given on `channel`: data up to
+    /// this size can be sent in one piece once the client's window reopens.
+    pub fn channel_window_peak(&mut self, channel: ChannelId) -> usize {
+        self.channels
+            .get(channel.0)
+            .map_or(0, |ch| ch.remote_window_peak as usize)
+    }
+
+    /// Bytes of output waiting to be taken by the driver.
+    pub fn pending_output_len(&self) -> usize {
+        self.tx.len() - self.tx_start
+    }
+
     /// Like `channel_send`, as extended data type 1 (stderr).
     pub fn channel_send_stderr(&mut self, channel: ChannelId, data: &[u8]) -> usize {
         self.channel_send_inner(channel, data, Some(1))
@@ -428,10 +538,7 @@ impl Connection {
             return 0;
         };
         let remote_id = ch.remote_id;
-        // Leave room for the message header inside the client's maximum
-        // packet, which counts the payload's data only (RFC 4254 §5.2) but
-        // some clients count more: stay conservative.
-        let chunk_max = (ch.remote_max_packet as usize).saturating_sub(64).max(512);
+        let chunk_max = data_chunk_max(ch.remote_max_packet);
         let total = data.len().min(capacity);
         ch.remote_window -= total as u64;
         for chunk in data[..total].chunks(chunk_max) {

@@ -286,18 +286,41 @@ impl Encoder {
         out.extend_from_slice(&[0; 5]);
         write_payload(out);
         let payload_len = out.len() - begin - 5;
+        out.resize(begin + self.packet_size(payload_len), 0);
+        let packet = &mut out[begin..];
+        self.frame(packet, payload_len);
+        self.seal_framed(packet);
+    }
+
+    /// Padding for a packet with `payload_len` bytes of payload: at least
+    /// 4 bytes, up to the cipher's block boundary (RFC 4253 §6).
+    fn padding_for(&self, payload_len: usize) -> usize {
         let block = self.key.block_size().max(8);
-        let aad = self.key.aad_len();
-        let unpadded = 5 + payload_len - aad;
-        let mut padding = block - unpadded % block;
+        let unpadded = 5 + payload_len - self.key.aad_len();
+        let padding = block - unpadded % block;
         if padding < 4 {
-            padding += block;
+            padding + block
+        } else {
+            padding
         }
+    }
+
+    /// Bytes a packet with `payload_len` bytes of payload takes on the
+    /// wire under the current key: length, padding length, payload,
+    /// padding, tag.
+    pub fn packet_size(&self, payload_len: usize) -> usize {
+        5 + payload_len + self.padding_for(payload_len) + self.key.tag_len()
+    }
+
+    /// Writes the framing of a packet laid out in `packet` (exactly
+    /// `packet_size(payload_len)` bytes, the payload at `5..5 + payload_len`):
+    /// its length, padding length and padding. The payload may be written
+    /// before or after; `seal_framed` then encrypts it.
+    pub fn frame(&mut self, packet: &mut [u8], payload_len: usize) {
+        let padding = self.padding_for(payload_len);
         let packet_len = 1 + payload_len + padding;
-        out[begin..begin + 4].copy_from_slice(&(packet_len as u32).to_be_bytes());
-        out[begin + 4] = padding as u8;
-        let pad_start = out.len();
-        out.resize(pad_start + padding, 0);
+        packet[..4].copy_from_slice(&(packet_len as u32).to_be_bytes());
+        packet[4] = padding as u8;
         // Random padding is only needed where the length is encrypted with
         // the payload; for AEAD and etm the length is public anyway. We fill
         // it always: it is a few bytes.
@@ -305,16 +328,22 @@ impl Encoder {
             wharf_crypto::random::fill(&mut self.padding_pool[..]);
             self.padding_used = 0;
         }
-        out[pad_start..]
+        let pad_start = 5 + payload_len;
+        packet[pad_start..pad_start + padding]
             .copy_from_slice(&self.padding_pool[self.padding_used..self.padding_used + padding]);
         self.padding_used += padding;
+    }
+
+    /// Seals a packet that `frame` laid out and whose payload is written,
+    /// with the next sequence number: packets must be sealed in the order
+    /// they are sent.
+    pub fn seal_framed(&mut self, packet: &mut [u8]) {
         let tag_len = self.key.tag_len();
-        let packet_end = out.len();
-        out.resize(packet_end + tag_len, 0);
-        let (packet, tag) = out[begin..].split_at_mut(packet_end - begin);
-        self.key.seal(self.seq, packet, tag);
+        let sealed_len = packet.len() - tag_len;
+        let (body, tag) = packet.split_at_mut(sealed_len);
+        self.key.seal(self.seq, body, tag);
         self.seq = self.seq.wrapping_add(1);
-        self.bytes += (out.len() - begin) as u64;
+        self.bytes += packet.len() as u64;
         self.packets += 1;
     }
 }

@@ -36,8 +36,8 @@ pub struct Connection {
     pub(crate) client_version: Option<Vec<u8>>,
     pub(crate) decoder: Decoder,
     pub(crate) encoder: Encoder,
-    tx: Vec<u8>,
-    tx_start: usize,
+    pub(crate) tx: Vec<u8>,
+    pub(crate) tx_start: usize,
     pub(crate) kex: KexState,
     pub(crate) session_id: Option<Vec<u8>>,
     /// Strict key exchange was agreed in the first key exchange.

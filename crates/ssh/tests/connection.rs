@@ -377,6 +377,70 @@ fn channel_output_respects_the_client_window_and_max_packet() {
     assert_eq!(c.conn.channel_send(ch, &data[sent..]), 15_000);
 }
 
+/// Reads every CHANNEL_DATA packet the client has, checking each against
+/// the maximum packet size, and returns the data.
+fn received_data(c: &mut Client, id: u32, max_packet: usize) -> Vec<u8> {
+    let mut got = Vec::new();
+    while let Some(p) = c.recv() {
+        assert_eq!(p[0], msg::CHANNEL_DATA);
+        let mut r = Reader::new(&p[1..]);
+        assert_eq!(r.u32().unwrap(), id);
+        let d = r.string().unwrap();
+        assert!(d.len() <= max_packet);
+        got.extend_from_slice(d);
+    }
+    got
+}
+
+#[test]
+fn data_filled_in_place_spans_packets_and_respects_the_window() {
+    let mut c = Client::new(config());
+    c.login();
+    let id = c.open_session(20_000, 4096);
+    let ch = ChannelId(id);
+    // More than the window: refused without calling the filler.
+    assert_eq!(
+        c.conn
+            .channel_send_in_place(ch, 20_001, |_| unreachable!("refused sends do not fill")),
+        None
+    );
+    assert_eq!(c.conn.channel_window_peak(ch), 20_000);
+    let pattern: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let sent = c.conn.channel_send_in_place(ch, 10_000, |areas| {
+        assert!(areas.len() >= 3, "10,000 bytes in packets of at most 4096");
+        let mut at = 0;
+        for area in areas.iter_mut() {
+            let n = area.len();
+            assert!(n <= 4096);
+            area.copy_from_slice(&pattern[at..at + n]);
+            at += n;
+        }
+        at
+    });
+    assert_eq!(sent, Some(10_000));
+    assert_eq!(received_data(&mut c, 7, 4096), pattern);
+    // A filler that writes less than it was offered: only that is sent,
+    // and only that leaves the window.
+    let sent = c.conn.channel_send_in_place(ch, 9_000, |areas| {
+        areas[0][..100].fill(1);
+        100
+    });
+    assert_eq!(sent, Some(100));
+    assert_eq!(received_data(&mut c, 7, 4096), vec![1u8; 100]);
+    assert_eq!(c.conn.channel_send_capacity(ch), 9_900);
+    // Nothing written: nothing sent, not even an empty packet.
+    assert_eq!(c.conn.channel_send_in_place(ch, 500, |_| 0), Some(0));
+    assert!(c.recv().is_none());
+    // Packets sent in place and by copy interleave in order.
+    c.conn.channel_send(ch, b"abc");
+    c.conn.channel_send_in_place(ch, 3, |areas| {
+        areas[0].copy_from_slice(b"def");
+        3
+    });
+    c.conn.channel_send(ch, b"ghi");
+    assert_eq!(received_data(&mut c, 7, 4096), b"abcdefghi");
+}
+
 #[test]
 fn client_data_beyond_the_window_is_a_protocol_error() {
     let mut cfg = config();

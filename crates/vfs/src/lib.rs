@@ -152,6 +152,25 @@ pub trait VfsFile: Send + Sync + std::fmt::Debug {
     /// return fewer bytes than asked before the end of file.
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, VfsError>;
 
+    /// Reads at `offset` into `bufs` in order, as one read (preadv where the file has it), so
+    /// data can land in several separate places (the SSH packets that will carry it) at the cost
+    /// of one call. Returns the byte count; short reads as for [`VfsFile::read_at`].
+    fn read_vectored_at(
+        &self,
+        bufs: &mut [std::io::IoSliceMut<'_>],
+        offset: u64,
+    ) -> Result<usize, VfsError> {
+        let mut total = 0usize;
+        for buf in bufs.iter_mut() {
+            let n = self.read_at(buf, offset.saturating_add(total as u64))?;
+            total += n;
+            if n < buf.len() {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
     /// Writes `data` at `offset` (at the end of file if opened for append); returns the
     /// byte count, which may be short.
     fn write_at(&self, data: &[u8], offset: u64) -> Result<usize, VfsError>;

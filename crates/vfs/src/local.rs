@@ -450,6 +450,15 @@ impl VfsFile for LocalFile {
             .map_err(|e| VfsError::os("read", e))
     }
 
+    fn read_vectored_at(
+        &self,
+        bufs: &mut [std::io::IoSliceMut<'_>],
+        offset: u64,
+    ) -> Result<usize, VfsError> {
+        retry_intr(|| rustix::io::preadv(&self.fd, bufs, offset))
+            .map_err(|e| VfsError::os("read", e))
+    }
+
     fn write_at(&self, data: &[u8], offset: u64) -> Result<usize, VfsError> {
         // With O_APPEND, Linux's pwrite appends whatever the offset, which is what SFTP wants.
         retry_intr(|| rustix::io::pwrite(&self.fd, data, offset))

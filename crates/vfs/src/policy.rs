@@ -617,6 +617,14 @@ impl VfsFile for PolicyFile {
         self.inner.read_at(buf, offset)
     }
 
+    fn read_vectored_at(
+        &self,
+        bufs: &mut [std::io::IoSliceMut<'_>],
+        offset: u64,
+    ) -> Result<usize, VfsError> {
+        self.inner.read_vectored_at(bufs, offset)
+    }
+
     fn write_at(&self, data: &[u8], offset: u64) -> Result<usize, VfsError> {
         let Some(quota) = &self.quota else {
             return self.inner.write_at(data, offset);

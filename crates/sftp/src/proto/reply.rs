@@ -178,6 +178,25 @@ impl Data {
     }
 }
 
+/// Bytes in front of a DATA reply's payload: length, type, id, data length.
+pub(crate) const DATA_HEADER_LEN: usize = 4 + 1 + 4 + 4;
+
+/// The header of a v3–v5 DATA reply carrying `data_len` bytes, for replies whose data is placed
+/// by someone else (read straight into the SSH packets that carry it).
+pub(crate) fn data_header(id: u32, data_len: u32) -> [u8; DATA_HEADER_LEN] {
+    let mut header = [0; DATA_HEADER_LEN];
+    let mut out = Vec::with_capacity(DATA_HEADER_LEN);
+    put_u32(
+        &mut out,
+        (DATA_HEADER_LEN as u32 - 4).saturating_add(data_len),
+    );
+    put_u8(&mut out, SSH_FXP_DATA);
+    put_u32(&mut out, id);
+    put_u32(&mut out, data_len);
+    header.copy_from_slice(&out);
+    header
+}
+
 /// Starts an EXTENDED_REPLY; the extension appends its own fields and finishes it.
 pub(crate) fn extended(out: &mut Vec<u8>, id: u32) -> Packet {
     Packet::reply(out, SSH_FXP_EXTENDED_REPLY, id)
@@ -197,9 +216,6 @@ mod tests {
         assert_eq!(out, expected);
     }
 
-    /// Bytes in front of a DATA reply's payload: length, type, id, data length.
-    const DATA_HEADER_LEN: usize = 4 + 1 + 4 + 4;
-
     #[test]
     fn data_is_trimmed_to_what_was_filled() {
         let mut out = Vec::new();
@@ -215,6 +231,19 @@ mod tests {
         out[DATA_HEADER_LEN] = b'y';
         data.finish(&mut out, 1, Some(true));
         assert_eq!(out, [0, 0, 0, 11, 103, 0, 0, 0, 1, 0, 0, 0, 1, b'y', 1]);
+    }
+
+    #[test]
+    fn data_header_matches_a_buffered_data_reply() {
+        let mut out = Vec::new();
+        let data = Data::begin(&mut out, 0x0102_0304, 3);
+        out[DATA_HEADER_LEN..].copy_from_slice(b"abc");
+        data.finish(&mut out, 3, None);
+        assert_eq!(data_header(0x0102_0304, 3), out[..DATA_HEADER_LEN]);
+        assert_eq!(
+            data_header(7, 2),
+            [0, 0, 0, 11, 103, 0, 0, 0, 7, 0, 0, 0, 2]
+        );
     }
 
     #[test]

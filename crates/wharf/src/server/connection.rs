@@ -86,8 +86,9 @@ pub async fn serve(
         }
         let mut busy = false;
         let mut limit_wake: Option<Instant> = None;
+        let unwritten = wbuf.len() - wpos;
         for (&channel, ch) in channels.iter_mut() {
-            let pump = ch.pump(&mut conn, channel, &done_tx);
+            let pump = ch.pump(&mut conn, channel, &done_tx, unwritten);
             busy |= pump.busy;
             limit_wake = match (limit_wake, pump.wake_at) {
                 (Some(a), Some(b)) => Some(a.min(b)),

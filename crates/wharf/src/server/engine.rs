@@ -1,9 +1,10 @@
 //! The file-transfer engines a session channel can run, behind one face
 //! so the driver moves bytes and applies flow control the same way for
-//! both. Both are blocking (filesystem calls) and run on the pool.
+//! both. Both are blocking (filesystem calls); see engine_channel.rs for
+//! where they run.
 
 use wharf_scp::ScpSession;
-use wharf_sftp::SftpSession;
+use wharf_sftp::{DirectReply, SftpSession};
 use wharf_ssh::{ChannelId, Connection};
 
 pub enum Engine {
@@ -47,8 +48,21 @@ impl Engine {
 
     /// Does what work the buffered input allows; returns input consumed.
     pub fn process(&mut self, out: &mut Vec<u8>, out_limit: usize) -> Result<usize, String> {
+        self.process_with(out, out_limit, None)
+    }
+
+    /// Like `process`; SFTP sends READ replies through `direct` when it
+    /// can take them (see `SftpSession::process_with`).
+    pub fn process_with(
+        &mut self,
+        out: &mut Vec<u8>,
+        out_limit: usize,
+        direct: Option<&mut dyn DirectReply>,
+    ) -> Result<usize, String> {
         match self {
-            Engine::Sftp(s) => s.process(out, out_limit).map_err(|e| e.to_string()),
+            Engine::Sftp(s) => s
+                .process_with(out, out_limit, direct)
+                .map_err(|e| e.to_string()),
             Engine::Scp(s) => s.process(out, out_limit).map_err(|e| e.to_string()),
         }
     }

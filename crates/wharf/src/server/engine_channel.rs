@@ -15,8 +15,10 @@
 use super::connection::Done;
 use super::engine::Engine;
 use super::rate::RateLimit;
+use std::io::IoSliceMut;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+use wharf_sftp::{DirectOutcome, DirectReply};
 use wharf_ssh::{ChannelId, Connection};
 
 /// Reply bytes an engine may produce before the channel must drain them;
@@ -52,6 +54,17 @@ pub(super) struct EngineChannel {
     /// The user's bandwidth limits, client to server and back.
     upload: Option<RateLimit>,
     download: Option<RateLimit>,
+    /// The engine paused before a reply that needs room to go out directly.
+    waiting: Option<Wait>,
+}
+
+/// What a paused direct reply waits for.
+#[derive(Debug, Clone, Copy)]
+enum Wait {
+    /// The driver's unwritten output to drop below `ENGINE_OUTPUT_LIMIT`.
+    Output,
+    /// The client's window to hold this many bytes.
+    Window(usize),
 }
 
 /// What `EngineChannel::pump` leaves to do.
@@ -79,6 +92,7 @@ impl EngineChannel {
             offload_until: None,
             upload: None,
             download: None,
+            waiting: None,
         }
     }
 
@@ -98,11 +112,13 @@ impl EngineChannel {
     /// Moves output to the client and input to the engine, closes the
     /// channel when the engine is done, and runs the engine while it has
     /// work.
+    /// `unwritten` is the output the driver holds but has not written yet.
     pub fn pump(
         &mut self,
         conn: &mut Connection,
         channel: ChannelId,
         done_tx: &mpsc::UnboundedSender<Done>,
+        unwritten: usize,
     ) -> Pump {
         let idle = Pump::default();
         for _ in 0..MAX_ROUNDS {
@@ -178,7 +194,7 @@ impl EngineChannel {
                 self.closed = true;
                 return idle;
             }
-            if !work {
+            if !work || !self.has_room(conn, channel, unwritten) {
                 return Pump {
                     busy: false,
                     wake_at: input_wake,
@@ -204,7 +220,20 @@ impl EngineChannel {
                 });
                 return idle;
             }
-            let result = engine.process(&mut out, ENGINE_OUTPUT_LIMIT);
+            // Inline, READ replies go straight into the connection's packets
+            // (no copy of the file data); a download limit needs them to
+            // wait in `out` instead.
+            let mut direct = DirectToChannel {
+                conn,
+                channel,
+                unwritten,
+                waiting: &mut self.waiting,
+            };
+            let direct = match self.download {
+                None => Some(&mut direct as &mut dyn DirectReply),
+                Some(_) => None,
+            };
+            let result = engine.process_with(&mut out, ENGINE_OUTPUT_LIMIT, direct);
             let took = started.elapsed();
             if took > INLINE_BUDGET {
                 tracing::debug!(
@@ -220,6 +249,19 @@ impl EngineChannel {
             busy: true,
             wake_at: None,
         }
+    }
+
+    /// Whether the room a paused reply waits for is there (see `Wait`).
+    fn has_room(&mut self, conn: &mut Connection, channel: ChannelId, unwritten: usize) -> bool {
+        let room = match self.waiting {
+            None => true,
+            Some(Wait::Output) => unwritten + conn.pending_output_len() < ENGINE_OUTPUT_LIMIT,
+            Some(Wait::Window(len)) => conn.channel_send_capacity(channel) >= len,
+        };
+        if room {
+            self.waiting = None;
+        }
+        room
     }
 
     /// Takes back the engine after a batch, inline or from the pool.
@@ -245,5 +287,42 @@ impl EngineChannel {
             }
         }
         self.engine = Some(engine);
+    }
+}
+
+/// Sends engine replies into the connection's packets in place. A reply
+/// that does not fit the client's window now, or would take the output
+/// the driver holds past `ENGINE_OUTPUT_LIMIT` (the same bound on memory
+/// per channel as replies queued in `out`), pauses the engine until there
+/// is room, rather than being copied through `out`; one larger than any
+/// window the client has given is queued in `out` and sent in pieces.
+struct DirectToChannel<'a> {
+    conn: &'a mut Connection,
+    channel: ChannelId,
+    unwritten: usize,
+    waiting: &'a mut Option<Wait>,
+}
+
+impl DirectReply for DirectToChannel<'_> {
+    fn send_with(
+        &mut self,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [IoSliceMut<'_>]) -> usize,
+    ) -> DirectOutcome {
+        if self.unwritten + self.conn.pending_output_len() >= ENGINE_OUTPUT_LIMIT {
+            *self.waiting = Some(Wait::Output);
+            return DirectOutcome::Later;
+        }
+        if len > self.conn.channel_send_capacity(self.channel) {
+            if len <= self.conn.channel_window_peak(self.channel) {
+                *self.waiting = Some(Wait::Window(len));
+                return DirectOutcome::Later;
+            }
+            return DirectOutcome::Refused;
+        }
+        match self.conn.channel_send_in_place(self.channel, len, fill) {
+            Some(sent) => DirectOutcome::Sent(sent),
+            None => DirectOutcome::Refused,
+        }
     }
 }
