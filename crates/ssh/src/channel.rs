@@ -413,6 +413,23 @@ impl Connection {
         max
     }
 
+    /// Gives back bytes the driver took but could not use yet (the start of
+    /// a request still arriving), to be taken again in front of what comes
+    /// next. New data is then appended to them as it is decrypted, so the
+    /// next `channel_take_data` is a swap rather than a copy onto them.
+    /// Done only while nothing is pending, by swapping buffers; returns
+    /// whether it was done (`buf` is then empty).
+    pub fn channel_unread(&mut self, channel: ChannelId, buf: &mut Vec<u8>) -> bool {
+        match self.channels.get(channel.0) {
+            Some(ch) if ch.inbox.is_empty() && !ch.close_received => {
+                std::mem::swap(&mut ch.inbox, buf);
+                buf.clear();
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Bytes received on `channel` that the driver has not taken yet.
     pub fn channel_pending_data(&mut self, channel: ChannelId) -> usize {
         self.channels.get(channel.0).map_or(0, |ch| ch.inbox.len())

@@ -527,6 +527,19 @@ fn channel_data_waits_in_the_inbox_until_taken_in_order() {
         6
     );
     assert_eq!(part, b"0123456789");
+    // Bytes given back come first, with new data appended to them.
+    let mut partial = b"head-".to_vec();
+    assert!(c.conn.channel_unread(ChannelId(id), &mut partial));
+    assert!(partial.is_empty());
+    assert_eq!(c.conn.channel_pending_data(ChannelId(id)), 5);
+    send(&mut c, b"tail");
+    // Not while data is pending: that would put it out of order.
+    let mut late = b"late".to_vec();
+    assert!(!c.conn.channel_unread(ChannelId(id), &mut late));
+    assert_eq!(late, b"late");
+    let mut all = Vec::new();
+    assert_eq!(c.conn.channel_take_data(ChannelId(id), &mut all), 9);
+    assert_eq!(all, b"head-tail");
 }
 
 /// The server starts a rekey once its byte limit is passed; data flows

@@ -29,6 +29,18 @@ impl Engine {
         }
     }
 
+    /// Hands the start of a request still arriving back to the connection,
+    /// where the rest is appended to it as it is decrypted: the next
+    /// `take_input` is then a buffer swap, not a copy of every upload byte
+    /// onto the leftover.
+    pub fn return_unparsed(&mut self, conn: &mut Connection, channel: ChannelId) {
+        if let Engine::Sftp(s) = self {
+            if s.buffered() > 0 {
+                s.receive_with(|buf| conn.channel_unread(channel, buf));
+            }
+        }
+    }
+
     /// Whether the buffered input gives `process` something to do. SFTP
     /// waits for a whole request; SCP can use any bytes (file data).
     pub fn has_input_work(&self) -> bool {

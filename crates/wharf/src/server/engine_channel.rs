@@ -194,7 +194,12 @@ impl EngineChannel {
                 self.closed = true;
                 return idle;
             }
-            if !work || !self.has_room(conn, channel, unwritten) {
+            if !work || !has_room(&mut self.waiting, conn, channel, unwritten) {
+                // A request still arriving waits where the rest of it will
+                // be decrypted (see `Engine::return_unparsed`).
+                if self.upload.is_none() {
+                    engine.return_unparsed(conn, channel);
+                }
                 return Pump {
                     busy: false,
                     wake_at: input_wake,
@@ -251,19 +256,6 @@ impl EngineChannel {
         }
     }
 
-    /// Whether the room a paused reply waits for is there (see `Wait`).
-    fn has_room(&mut self, conn: &mut Connection, channel: ChannelId, unwritten: usize) -> bool {
-        let room = match self.waiting {
-            None => true,
-            Some(Wait::Output) => unwritten + conn.pending_output_len() < ENGINE_OUTPUT_LIMIT,
-            Some(Wait::Window(len)) => conn.channel_send_capacity(channel) >= len,
-        };
-        if room {
-            self.waiting = None;
-        }
-        room
-    }
-
     /// Takes back the engine after a batch, inline or from the pool.
     pub fn engine_done(
         &mut self,
@@ -279,6 +271,10 @@ impl EngineChannel {
         }
         self.more = out.len() >= ENGINE_OUTPUT_LIMIT;
         self.out = out;
+        // With an upload limit, bytes given back would be counted twice.
+        if self.upload.is_none() {
+            engine.return_unparsed(conn, channel);
+        }
         match result {
             Ok(consumed) => conn.channel_consumed(channel, consumed),
             Err(e) => {
@@ -325,4 +321,23 @@ impl DirectReply for DirectToChannel<'_> {
             None => DirectOutcome::Refused,
         }
     }
+}
+
+/// Whether the room a paused reply waits for is there (see `Wait`); clears
+/// `waiting` when it is.
+fn has_room(
+    waiting: &mut Option<Wait>,
+    conn: &mut Connection,
+    channel: ChannelId,
+    unwritten: usize,
+) -> bool {
+    let room = match *waiting {
+        None => true,
+        Some(Wait::Output) => unwritten + conn.pending_output_len() < ENGINE_OUTPUT_LIMIT,
+        Some(Wait::Window(len)) => conn.channel_send_capacity(channel) >= len,
+    };
+    if room {
+        *waiting = None;
+    }
+    room
 }
