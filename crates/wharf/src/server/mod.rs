@@ -19,6 +19,7 @@ use wharf_ssh::ServerConfig;
 
 /// Serves `config` until interrupted.
 pub async fn run(config: crate::config::Config) -> anyhow::Result<()> {
+    wharf_crypto::random::warm_up();
     let ssh = ssh_config(&config);
     let users: Arc<dyn directory::UserDirectory> = Arc::new(crate::users::open_directory(&config)?);
     let shared = Arc::new(Shared {
