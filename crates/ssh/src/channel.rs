@@ -446,13 +446,6 @@ impl Connection {
         }
     }
 
-    /// Sends channel data as far as the client's window allows; returns how
-    /// many bytes were taken. The rest should be offered again after
-    /// `Event::ChannelWritable`.
-    pub fn channel_send(&mut self, channel: ChannelId, data: &[u8]) -> usize {
-        self.channel_send_inner(channel, data, None)
-    }
-
     /// Sends up to `len` bytes of channel data that `fill` writes in place:
     /// `fill` gets the data areas of the packets that will carry them, in
     /// order (each at most the client's packet size), writes from the start
@@ -470,65 +463,16 @@ impl Connection {
         if len == 0 || len > self.channel_send_capacity(channel) {
             return None;
         }
-        let ch = self.channels.get(channel.0)?;
-        let remote_id = ch.remote_id;
-        let chunk_max = data_chunk_max(ch.remote_max_packet);
-        let packets = len.div_ceil(chunk_max);
-        if packets > MAX_IN_PLACE_PACKETS {
+        let chunk_max = data_chunk_max(self.channels.get(channel.0)?.remote_max_packet);
+        if len.div_ceil(chunk_max) > MAX_IN_PLACE_PACKETS {
             return None;
         }
-        let full_size = self.encoder.packet_size(DATA_HEADER + chunk_max);
-        let last_chunk = len - (packets - 1) * chunk_max;
-        let begin = self.tx.len();
-        let end =
-            begin + (packets - 1) * full_size + self.encoder.packet_size(DATA_HEADER + last_chunk);
-        self.tx.resize(end, 0);
+        Some(self.send_data_in_place(channel, None, len, fill))
+    }
 
-        // The data areas, in order, as slices of the packets just laid out.
-        let mut areas = Vec::with_capacity(packets);
-        let mut rest = &mut self.tx[begin..end];
-        for i in 0..packets {
-            let size = if i + 1 < packets {
-                full_size
-            } else {
-                rest.len()
-            };
-            let (packet, tail) = std::mem::take(&mut rest).split_at_mut(size);
-            rest = tail;
-            let chunk = if i + 1 < packets {
-                chunk_max
-            } else {
-                last_chunk
-            };
-            let data_at = 5 + DATA_HEADER;
-            areas.push(IoSliceMut::new(&mut packet[data_at..data_at + chunk]));
-        }
-        let written = fill(&mut areas).min(len);
-        drop(areas);
-
-        // Frame and seal the packets that hold data; the last one may be
-        // short, and any after it are dropped.
-        let mut at = begin;
-        let mut left = written;
-        while left > 0 {
-            let chunk = left.min(chunk_max);
-            let payload_len = DATA_HEADER + chunk;
-            let size = self.encoder.packet_size(payload_len);
-            let packet = &mut self.tx[at..at + size];
-            let header = &mut packet[5..5 + DATA_HEADER];
-            header[0] = msg::CHANNEL_DATA;
-            header[1..5].copy_from_slice(&remote_id.to_be_bytes());
-            header[5..9].copy_from_slice(&(chunk as u32).to_be_bytes());
-            self.encoder.frame(packet, payload_len);
-            self.encoder.seal_framed(packet);
-            at += size;
-            left -= chunk;
-        }
-        self.tx.truncate(at);
-        if let Some(ch) = self.channels.get(channel.0) {
-            ch.remote_window -= written as u64;
-        }
-        Some(written)
+    /// Bytes of output waiting to be written by the driver.
+    pub fn pending_output_len(&self) -> usize {
+        self.tx.pending_len()
     }
 
     /// The largest window the client has given on `channel`: data up to
@@ -539,42 +483,109 @@ impl Connection {
             .map_or(0, |ch| ch.remote_window_peak as usize)
     }
 
-    /// Bytes of output waiting to be taken by the driver.
-    pub fn pending_output_len(&self) -> usize {
-        self.tx.len() - self.tx_start
+    /// Sends channel data as far as the client's window allows; returns how
+    /// many bytes were taken. The rest should be offered again after
+    /// `Event::ChannelWritable`.
+    pub fn channel_send(&mut self, channel: ChannelId, data: &[u8]) -> usize {
+        self.channel_send_copy(channel, data, None)
     }
 
     /// Like `channel_send`, as extended data type 1 (stderr).
     pub fn channel_send_stderr(&mut self, channel: ChannelId, data: &[u8]) -> usize {
-        self.channel_send_inner(channel, data, Some(1))
+        self.channel_send_copy(channel, data, Some(1))
     }
 
-    fn channel_send_inner(&mut self, channel: ChannelId, data: &[u8], ext: Option<u32>) -> usize {
-        let capacity = self.channel_send_capacity(channel);
+    fn channel_send_copy(&mut self, channel: ChannelId, data: &[u8], ext: Option<u32>) -> usize {
+        let total = data.len().min(self.channel_send_capacity(channel));
+        if total == 0 {
+            return 0;
+        }
+        self.send_data_in_place(channel, ext, total, |areas| {
+            let mut at = 0;
+            for area in areas.iter_mut() {
+                let n = area.len();
+                area.copy_from_slice(&data[at..at + n]);
+                at += n;
+            }
+            at
+        })
+    }
+
+    /// Lays out the packets for `len` bytes of data (extended data of type
+    /// `ext` if given) at the end of the output, lets `fill` write into
+    /// their data areas, then frames and seals the packets that hold data
+    /// and drops the rest. `len` must be within the window. Returns the
+    /// bytes `fill` reported.
+    fn send_data_in_place(
+        &mut self,
+        channel: ChannelId,
+        ext: Option<u32>,
+        len: usize,
+        fill: impl FnOnce(&mut [IoSliceMut<'_>]) -> usize,
+    ) -> usize {
         let Some(ch) = self.channels.get(channel.0) else {
             return 0;
         };
         let remote_id = ch.remote_id;
         let chunk_max = data_chunk_max(ch.remote_max_packet);
-        let total = data.len().min(capacity);
-        ch.remote_window -= total as u64;
-        for chunk in data[..total].chunks(chunk_max) {
-            self.write_packet_with(|out| {
-                match ext {
-                    None => {
-                        out.put_u8(msg::CHANNEL_DATA);
-                        out.put_u32(remote_id);
-                    }
-                    Some(code) => {
-                        out.put_u8(msg::CHANNEL_EXTENDED_DATA);
-                        out.put_u32(remote_id);
-                        out.put_u32(code);
-                    }
-                }
-                out.put_string(chunk);
-            });
+        let header_len = if ext.is_some() {
+            DATA_HEADER + 4
+        } else {
+            DATA_HEADER
+        };
+        let data_at = 5 + header_len;
+        let packets = len.div_ceil(chunk_max);
+        let full_size = self.encoder.packet_size(header_len + chunk_max);
+        let last_chunk = len - (packets - 1) * chunk_max;
+        let begin = self.tx.end();
+        let size = (packets - 1) * full_size + self.encoder.packet_size(header_len + last_chunk);
+        self.tx.grow(size);
+
+        // The data areas, in order, as slices of the packets just laid out.
+        let mut areas = Vec::with_capacity(packets);
+        let mut rest = self.tx.slice_mut(begin..begin + size);
+        for i in 0..packets {
+            let (packet_size, chunk) = if i + 1 < packets {
+                (full_size, chunk_max)
+            } else {
+                (rest.len(), last_chunk)
+            };
+            let (packet, tail) = std::mem::take(&mut rest).split_at_mut(packet_size);
+            rest = tail;
+            areas.push(IoSliceMut::new(&mut packet[data_at..data_at + chunk]));
         }
-        total
+        let written = fill(&mut areas).min(len);
+        drop(areas);
+
+        // Frame and seal the packets that hold data, in order; the last may
+        // be short, and any after it are dropped.
+        let mut at = begin;
+        let mut left = written;
+        while left > 0 {
+            let chunk = left.min(chunk_max);
+            let payload_len = header_len + chunk;
+            let size = self.encoder.packet_size(payload_len);
+            let packet = self.tx.slice_mut(at..at + size);
+            let header = &mut packet[5..data_at];
+            header[1..5].copy_from_slice(&remote_id.to_be_bytes());
+            match ext {
+                None => header[0] = msg::CHANNEL_DATA,
+                Some(code) => {
+                    header[0] = msg::CHANNEL_EXTENDED_DATA;
+                    header[5..9].copy_from_slice(&code.to_be_bytes());
+                }
+            }
+            header[header_len - 4..].copy_from_slice(&(chunk as u32).to_be_bytes());
+            self.encoder.frame(packet, payload_len);
+            self.encoder.seal_framed(packet);
+            at += size;
+            left -= chunk;
+        }
+        self.tx.truncate(at);
+        if let Some(ch) = self.channels.get(channel.0) {
+            ch.remote_window -= written as u64;
+        }
+        written
     }
 
     /// The driver used `n` bytes of data received on `channel`; once half

@@ -292,6 +292,15 @@ impl Encoder {
         self.seal_framed(packet);
     }
 
+    /// Appends one sealed packet carrying `payload` to `out`.
+    pub(crate) fn write_payload(&mut self, out: &mut crate::output::Output, payload: &[u8]) {
+        let size = self.packet_size(payload.len());
+        let packet = out.grow(size);
+        packet[5..5 + payload.len()].copy_from_slice(payload);
+        self.frame(packet, payload.len());
+        self.seal_framed(packet);
+    }
+
     /// Padding for a packet with `payload_len` bytes of payload: at least
     /// 4 bytes, up to the cipher's block boundary (RFC 4253 §6).
     fn padding_for(&self, payload_len: usize) -> usize {

@@ -10,6 +10,7 @@ use crate::config::ServerConfig;
 use crate::event::Event;
 use crate::kex::KexState;
 use crate::msg;
+use crate::output::Output;
 use crate::wire::{Reader, WireError, WriteExt};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -36,8 +37,7 @@ pub struct Connection {
     pub(crate) client_version: Option<Vec<u8>>,
     pub(crate) decoder: Decoder,
     pub(crate) encoder: Encoder,
-    pub(crate) tx: Vec<u8>,
-    pub(crate) tx_start: usize,
+    pub(crate) tx: Output,
     pub(crate) kex: KexState,
     pub(crate) session_id: Option<Vec<u8>>,
     /// Strict key exchange was agreed in the first key exchange.
@@ -74,8 +74,7 @@ impl Connection {
             client_version: None,
             decoder: Decoder::new(),
             encoder: Encoder::new(),
-            tx: Vec::with_capacity(4096),
-            tx_start: 0,
+            tx: Output::with_capacity(4096),
             kex: KexState::Idle,
             session_id: None,
             strict_kex: false,
@@ -228,32 +227,20 @@ impl Connection {
 
     /// Bytes to write to the client.
     pub fn pending_output(&self) -> &[u8] {
-        &self.tx[self.tx_start..]
+        self.tx.pending()
     }
 
     /// Marks `n` bytes of `pending_output` as written.
     pub fn consume_output(&mut self, n: usize) {
-        self.tx_start = (self.tx_start + n).min(self.tx.len());
-        if self.tx_start == self.tx.len() {
-            self.tx.clear();
-            self.tx_start = 0;
-        } else if self.tx_start > 256 * 1024 {
-            self.tx.drain(..self.tx_start);
-            self.tx_start = 0;
-        }
+        self.tx.consume(n);
     }
 
-    /// Moves all pending output into `buf` (which the driver then owns and
-    /// writes). When `buf` is empty this swaps buffers instead of copying,
-    /// so bulk data is never copied on its way to the socket.
+    /// Appends all pending output to `buf` and marks it written (a copy:
+    /// for tests and harnesses; a socket driver writes `pending_output`
+    /// and calls `consume_output`).
     pub fn take_output(&mut self, buf: &mut Vec<u8>) {
-        if buf.is_empty() && self.tx_start == 0 {
-            std::mem::swap(buf, &mut self.tx);
-        } else {
-            buf.extend_from_slice(&self.tx[self.tx_start..]);
-            self.tx.clear();
-            self.tx_start = 0;
-        }
+        buf.extend_from_slice(self.tx.pending());
+        self.tx.consume(self.tx.pending_len());
     }
 
     /// Set once the connection is over; the driver flushes
@@ -479,14 +466,7 @@ impl Connection {
     }
 
     pub(crate) fn write_payload_now(&mut self, payload: &[u8]) {
-        self.encoder
-            .write_packet(&mut self.tx, |out| out.extend_from_slice(payload));
-    }
-
-    /// Writes a packet whose payload is produced in place by `f`. Only for
-    /// callers that checked `kex.blocks_output()` themselves.
-    pub(crate) fn write_packet_with(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
-        self.encoder.write_packet(&mut self.tx, f);
+        self.encoder.write_payload(&mut self.tx, payload);
     }
 
     pub(crate) fn flush_deferred(&mut self) {

@@ -25,6 +25,7 @@ pub mod event;
 mod kex;
 pub mod msg;
 pub mod negotiate;
+mod output;
 pub mod wire;
 
 pub use auth::{AuthDecision, InfoRequest, Prompt};

@@ -66,10 +66,8 @@ pub async fn serve(
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     let mut channels: HashMap<ChannelId, EngineChannel> = HashMap::new();
     let mut user: Option<String> = None;
-    let mut wbuf: Vec<u8> = Vec::new();
-    let mut wpos = 0usize;
 
-    loop {
+    'serve: loop {
         while let Some(ev) = conn.poll_event() {
             let mut ctx = Ctx {
                 conn: &mut conn,
@@ -86,25 +84,32 @@ pub async fn serve(
         }
         let mut busy = false;
         let mut limit_wake: Option<Instant> = None;
-        let unwritten = wbuf.len() - wpos;
         for (&channel, ch) in channels.iter_mut() {
-            let pump = ch.pump(&mut conn, channel, &done_tx, unwritten);
+            let pump = ch.pump(&mut conn, channel, &done_tx);
             busy |= pump.busy;
             limit_wake = match (limit_wake, pump.wake_at) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
         }
-        if wpos == wbuf.len() {
-            wbuf.clear();
-            wpos = 0;
+        // Written straight from the core's transmit buffer; readiness is
+        // waited for only once the socket is full.
+        let mut write_blocked = false;
+        while !conn.pending_output().is_empty() {
+            match wr.try_write(conn.pending_output()) {
+                Ok(n) if n > 0 => conn.consume_output(n),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    write_blocked = true;
+                    break;
+                }
+                _ => break 'serve,
+            }
         }
-        conn.take_output(&mut wbuf);
-        if conn.closed().is_some() && wpos == wbuf.len() {
+        if conn.closed().is_some() && conn.pending_output().is_empty() {
             break;
         }
         let timeout = conn.poll_timeout();
-        let reading = conn.closed().is_none() && wbuf.len() - wpos < MAX_UNWRITTEN;
+        let reading = conn.closed().is_none() && conn.pending_output_len() < MAX_UNWRITTEN;
         tokio::select! {
             // Readiness first, then a read straight into the core's receive
             // buffer: no per-connection read buffer while idle, and no copy.
@@ -112,9 +117,8 @@ pub async fn serve(
                 Ok(()) => read_available(&rd, &mut conn),
                 Err(_) => conn.handle_eof(),
             },
-            w = wr.write(&wbuf[wpos..]), if wpos < wbuf.len() => match w {
-                Ok(n) if n > 0 => wpos += n,
-                _ => break,
+            w = wr.writable(), if write_blocked => if w.is_err() {
+                break;
             },
             Some(done) = done_rx.recv() => apply_done(done, &mut conn, &mut channels),
             _ = sleep_until(timeout), if timeout.is_some() => conn.handle_timeout(Instant::now()),

@@ -61,7 +61,7 @@ pub(super) struct EngineChannel {
 /// What a paused direct reply waits for.
 #[derive(Debug, Clone, Copy)]
 enum Wait {
-    /// The driver's unwritten output to drop below `ENGINE_OUTPUT_LIMIT`.
+    /// The connection's unwritten output to drop below `ENGINE_OUTPUT_LIMIT`.
     Output,
     /// The client's window to hold this many bytes.
     Window(usize),
@@ -112,13 +112,11 @@ impl EngineChannel {
     /// Moves output to the client and input to the engine, closes the
     /// channel when the engine is done, and runs the engine while it has
     /// work.
-    /// `unwritten` is the output the driver holds but has not written yet.
     pub fn pump(
         &mut self,
         conn: &mut Connection,
         channel: ChannelId,
         done_tx: &mpsc::UnboundedSender<Done>,
-        unwritten: usize,
     ) -> Pump {
         let idle = Pump::default();
         for _ in 0..MAX_ROUNDS {
@@ -194,7 +192,7 @@ impl EngineChannel {
                 self.closed = true;
                 return idle;
             }
-            if !work || !has_room(&mut self.waiting, conn, channel, unwritten) {
+            if !work || !has_room(&mut self.waiting, conn, channel) {
                 // A request still arriving waits where the rest of it will
                 // be decrypted (see `Engine::return_unparsed`).
                 if self.upload.is_none() {
@@ -231,7 +229,6 @@ impl EngineChannel {
             let mut direct = DirectToChannel {
                 conn,
                 channel,
-                unwritten,
                 waiting: &mut self.waiting,
             };
             let direct = match self.download {
@@ -288,14 +285,13 @@ impl EngineChannel {
 
 /// Sends engine replies into the connection's packets in place. A reply
 /// that does not fit the client's window now, or would take the output
-/// the driver holds past `ENGINE_OUTPUT_LIMIT` (the same bound on memory
+/// not yet written to the socket past `ENGINE_OUTPUT_LIMIT` (the same bound on memory
 /// per channel as replies queued in `out`), pauses the engine until there
 /// is room, rather than being copied through `out`; one larger than any
 /// window the client has given is queued in `out` and sent in pieces.
 struct DirectToChannel<'a> {
     conn: &'a mut Connection,
     channel: ChannelId,
-    unwritten: usize,
     waiting: &'a mut Option<Wait>,
 }
 
@@ -305,7 +301,7 @@ impl DirectReply for DirectToChannel<'_> {
         len: usize,
         fill: &mut dyn FnMut(&mut [IoSliceMut<'_>]) -> usize,
     ) -> DirectOutcome {
-        if self.unwritten + self.conn.pending_output_len() >= ENGINE_OUTPUT_LIMIT {
+        if self.conn.pending_output_len() >= ENGINE_OUTPUT_LIMIT {
             *self.waiting = Some(Wait::Output);
             return DirectOutcome::Later;
         }
@@ -325,15 +321,10 @@ impl DirectReply for DirectToChannel<'_> {
 
 /// Whether the room a paused reply waits for is there (see `Wait`); clears
 /// `waiting` when it is.
-fn has_room(
-    waiting: &mut Option<Wait>,
-    conn: &mut Connection,
-    channel: ChannelId,
-    unwritten: usize,
-) -> bool {
+fn has_room(waiting: &mut Option<Wait>, conn: &mut Connection, channel: ChannelId) -> bool {
     let room = match *waiting {
         None => true,
-        Some(Wait::Output) => unwritten + conn.pending_output_len() < ENGINE_OUTPUT_LIMIT,
+        Some(Wait::Output) => conn.pending_output_len() < ENGINE_OUTPUT_LIMIT,
         Some(Wait::Window(len)) => conn.channel_send_capacity(channel) >= len,
     };
     if room {
