@@ -44,6 +44,22 @@ CGROOT = Path("/sys/fs/cgroup/cpuacct/wharf-bench")
 # The 50 ms path: client namespace, server namespace, their TUN addresses.
 NS_C, NS_S = "wharfbench-c", "wharfbench-s"
 ADDR_C, ADDR_S = "10.77.0.1", "10.77.0.2"
+# The relay that makes it: bench/tunrelay (Rust, built by bench/run) when
+# built, else relay.py (same command line; slower, see bench/README.md).
+TUNRELAY = HERE / "tunrelay" / "target" / "release" / "tunrelay"
+
+
+def relay_cmd() -> list:
+    """argv prefix for `relay`, `sink` and `send` of the 50 ms path."""
+    if os.access(TUNRELAY, os.X_OK):
+        return [TUNRELAY]
+    return [sys.executable, HERE / "relay.py"]
+
+
+def relay_name() -> str:
+    return "bench/tunrelay (Rust)" if os.access(TUNRELAY, os.X_OK) else "bench/relay.py (Python; tunrelay not built)"
+
+
 CIPHERS = [
     ("aes128-gcm", "aes128-gcm@openssh.com", None),
     ("chacha20-poly1305", "chacha20-poly1305@openssh.com", None),
@@ -793,23 +809,32 @@ def section_small(ctx) -> None:
 
 @contextlib.contextmanager
 def delay_path(ctx):
-    """Two namespaces joined by relay.py with 25 ms each way (50 ms RTT)."""
+    """Two namespaces joined by the relay with 25 ms each way (50 ms RTT)."""
     for ns in (NS_C, NS_S):
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         sh(["ip", "netns", "add", ns])
         # Socket buffers that can hold a 50 ms path's bandwidth-delay
         # product, on both ends, so TCP itself is not what limits the
         # servers (per-namespace sysctls: the host is untouched).
+        # The default receive buffer is 4 MiB, not the stock 128 KiB: with
+        # the 65000-byte MTU the stock one opens with a one-segment window,
+        # and BBR's start-up (the host default, and the only other choice
+        # than reno a namespace may pick) then takes that receiver-limited
+        # rate for the path's bandwidth in about half the connections, which
+        # made the ceiling swing between ~110 and ~270 MB/s. No metrics
+        # save: every connection starts fresh instead of from what the
+        # previous server's connection left in the route cache.
         sh(["ip", "netns", "exec", ns, "sysctl", "-q", "-w",
-            "net.ipv4.tcp_rmem=4096 131072 67108864", "net.ipv4.tcp_wmem=4096 65536 67108864"])
-    relay = subprocess.Popen([sys.executable, HERE / "relay.py", "relay", "--ns-a", NS_C, "--addr-a", ADDR_C,
+            "net.ipv4.tcp_rmem=4096 4194304 67108864", "net.ipv4.tcp_wmem=4096 65536 67108864",
+            "net.ipv4.tcp_no_metrics_save=1"])
+    relay = subprocess.Popen([*relay_cmd(), "relay", "--ns-a", NS_C, "--addr-a", ADDR_C,
                               "--ns-b", NS_S, "--addr-b", ADDR_S, "--delay-ms", "25"],
                              stdout=subprocess.PIPE, stderr=open(ctx.setup.logs / "relay.log", "ab"), text=True)
     sink = None
     try:
         if relay.stdout.readline().strip() != "ready":
             raise RuntimeError(f"relay failed; see {ctx.setup.logs / 'relay.log'}")
-        sink = subprocess.Popen(["ip", "netns", "exec", NS_S, sys.executable, HERE / "relay.py", "sink",
+        sink = subprocess.Popen(["ip", "netns", "exec", NS_S, *relay_cmd(), "sink",
                                  "--bind", ADDR_S], stdout=subprocess.PIPE, text=True)
         if sink.stdout.readline().strip() != "ready":
             raise RuntimeError("TCP sink failed to start")
@@ -838,7 +863,7 @@ def section_wan(ctx) -> None:
             for s in servers.values():
                 s.start()
             for rep in range(ctx.reps):
-                secs = float(sh(["ip", "netns", "exec", NS_C, sys.executable, HERE / "relay.py", "send",
+                secs = float(sh(["ip", "netns", "exec", NS_C, *relay_cmd(), "send",
                                  "--host", ADDR_S, "--bytes", z.wan]).stdout.strip())
                 ceil.values.setdefault("path", []).append(mb / secs)
                 log(f"wan ceiling: {mb / secs:.1f} MB/s")
@@ -1046,6 +1071,12 @@ def render(ctx) -> tuple[str, list[list[str]]]:
     return "\n".join(lines), csv_rows
 
 
+def host_cc() -> str:
+    with contextlib.suppress(OSError):
+        return Path("/proc/sys/net/ipv4/tcp_congestion_control").read_text().strip()
+    return "unknown"
+
+
 def method_notes(ctx) -> list[str]:
     z = ctx.sizes
     return [
@@ -1069,11 +1100,13 @@ def method_notes(ctx) -> list[str]:
         f"stops at {z.mem_max:,} sessions, on the first failed login, or when MemAvailable < 4 GiB.",
         f"Small files: `sftp -b` put/get of {z.small_files} × {z.small_size} B files (glob), "
         f"and `ls -l` of a {z.list_entries}-entry directory; CPU of an empty session subtracted.",
-        "50 ms path: two network namespaces joined by bench/relay.py, a user-space relay moving IP packets "
-        "between two TUN devices (MTU 65000) after holding each 25 ms; TCP is end to end. Both namespaces get "
-        "tcp_rmem/tcp_wmem max 64 MiB so kernel buffers do not cap the path; the ceiling row is one plain TCP "
-        "stream of the same size through the same path. MB/s = bytes / wall time of the whole client command "
-        "(connection set-up included).",
+        f"50 ms path: two network namespaces joined by {relay_name()}, a user-space relay moving IP packets "
+        "between two TUN devices (MTU 65000) after holding each 25 ms; TCP is end to end, with the host's "
+        f"congestion control ({host_cc()}). Both namespaces get tcp_rmem/tcp_wmem max 64 MiB so kernel buffers "
+        "do not cap the path, a 4 MiB default receive buffer (so the first window is not one 65000-byte "
+        "segment) and tcp_no_metrics_save=1 (no connection inherits another's cached metrics); the ceiling row "
+        "is one plain TCP stream of the same size through the same path (the relay's own `send`/`sink`). "
+        "MB/s = bytes / wall time of the whole client command (connection set-up and TCP start-up included).",
         "Crypto: `openssl speed -evp` with 16 KiB blocks, one process (one core).",
     ]
 
