@@ -30,6 +30,9 @@ pub(crate) struct Channel {
     remote_id: u32,
     /// Bytes the client may still send before we adjust its window.
     local_window: u32,
+    /// The window we keep giving the client: `channel_window`, grown up to
+    /// `channel_window_max` (see `channel_consumed`).
+    window_size: u32,
     /// Bytes delivered to the driver and consumed, not yet given back.
     consumed: u32,
     /// Bytes we may still send.
@@ -272,6 +275,7 @@ impl Connection {
         let id = self.channels.insert(Channel {
             remote_id,
             local_window: window,
+            window_size: window,
             consumed: 0,
             remote_window: remote_window as u64,
             remote_window_peak: remote_window as u64,
@@ -588,11 +592,15 @@ impl Connection {
         written
     }
 
-    /// The driver used `n` bytes of data received on `channel`; once half
-    /// the window is used up we give it back in one WINDOW_ADJUST, so the
-    /// client never stalls while the server keeps up.
+    /// The driver used `n` bytes of data received on `channel`. Every
+    /// eighth of the window used is given back in one WINDOW_ADJUST, so a
+    /// client on a long path never waits for a whole round trip's worth.
+    ///
+    /// A client that has used most of its window while everything it sent
+    /// has been used too is held back by the window, not by us: its window
+    /// then doubles, up to `channel_window_max`.
     pub fn channel_consumed(&mut self, channel: ChannelId, n: usize) {
-        let window = self.config.channel_window;
+        let window_max = self.config.channel_window_max;
         let Some(ch) = self.channels.get(channel.0) else {
             return;
         };
@@ -600,8 +608,15 @@ impl Connection {
             return;
         }
         ch.consumed = ch.consumed.saturating_add(n.min(u32::MAX as usize) as u32);
-        if ch.consumed >= window / 2 && !ch.eof_received {
-            let add = ch.consumed;
+        if ch.consumed >= (ch.window_size / 8).max(1) && !ch.eof_received {
+            let mut add = ch.consumed;
+            let waiting_on_window = ch.local_window < ch.window_size / 4;
+            let keeping_up = ch.inbox.len() < (ch.window_size / 8) as usize;
+            if waiting_on_window && keeping_up && ch.window_size < window_max {
+                let grown = ch.window_size.saturating_mul(2).min(window_max);
+                add = add.saturating_add(grown - ch.window_size);
+                ch.window_size = grown;
+            }
             ch.consumed = 0;
             ch.local_window = ch.local_window.saturating_add(add);
             let remote_id = ch.remote_id;

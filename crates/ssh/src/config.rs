@@ -81,6 +81,12 @@ pub struct ServerConfig {
     pub idle_timeout: Option<Duration>,
     /// Initial receive window and maximum packet we advertise per channel.
     pub channel_window: u32,
+    /// The receive window grows, doubling, up to this for a client that
+    /// keeps it full while the server keeps up: a path with a large
+    /// bandwidth-delay product, sized as HPN-SSH does. Data waits in memory
+    /// only while the server is slower than the client, so the cap bounds
+    /// what one channel can make the server hold.
+    pub channel_window_max: u32,
     pub channel_max_packet: u32,
     pub max_channels: usize,
 }
@@ -120,6 +126,7 @@ impl ServerConfig {
             client_alive_count_max: 3,
             idle_timeout: None,
             channel_window: 16 * 1024 * 1024,
+            channel_window_max: 64 * 1024 * 1024,
             channel_max_packet: 256 * 1024,
             max_channels: 16,
         }

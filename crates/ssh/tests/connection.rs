@@ -480,6 +480,53 @@ fn consuming_input_reopens_the_window() {
 }
 
 #[test]
+fn the_window_grows_for_a_client_held_back_by_it_and_only_then() {
+    let mut cfg = config();
+    cfg.channel_window = 8000;
+    cfg.channel_window_max = 20_000;
+    cfg.channel_max_packet = 8000;
+    let mut c = Client::new(cfg);
+    c.login();
+    let id = c.open_session(1 << 20, 32768);
+    let ch = ChannelId(id);
+    let data = |c: &mut Client, n: usize| {
+        let mut d = vec![msg::CHANNEL_DATA];
+        d.put_u32(id);
+        d.put_string(&vec![1u8; n]);
+        c.send(&d);
+    };
+    let adjust = |c: &mut Client| {
+        let adj = c.expect(msg::CHANNEL_WINDOW_ADJUST);
+        let mut r = Reader::new(&adj[1..]);
+        assert_eq!(r.u32().unwrap(), 7);
+        r.u32().unwrap()
+    };
+    let mut buf = Vec::new();
+    // A client that used a little of its window: given back, not grown.
+    data(&mut c, 1000);
+    c.conn.channel_take_data(ch, &mut buf);
+    c.conn.channel_consumed(ch, 1000);
+    assert_eq!(adjust(&mut c), 1000);
+    // One that used nearly all of it, all taken: 8000 -> 16,000.
+    data(&mut c, 7000);
+    c.conn.channel_take_data(ch, &mut buf);
+    c.conn.channel_consumed(ch, 7000);
+    assert_eq!(adjust(&mut c), 7000 + 8000);
+    // The whole of the new window can be sent.
+    data(&mut c, 8000);
+    data(&mut c, 7500);
+    assert!(!c.is_disconnected());
+    // Held back, but we are behind (most of it still waits in the inbox):
+    // given back without growing.
+    c.conn.channel_consumed(ch, 2000);
+    assert_eq!(adjust(&mut c), 2000);
+    // Caught up: grows again, to the cap of 20,000 (not 32,000).
+    c.conn.channel_take_data(ch, &mut buf);
+    c.conn.channel_consumed(ch, 13_500);
+    assert_eq!(adjust(&mut c), 13_500 + 4000);
+}
+
+#[test]
 fn channel_data_waits_in_the_inbox_until_taken_in_order() {
     let mut c = Client::new(config());
     c.login();
