@@ -68,3 +68,27 @@ def test_paramiko_errors_map_to_exceptions(server):
         with pytest.raises(IOError):
             sftp.mkdir("dup")
         sftp.rmdir("dup")
+
+
+def test_a_client_that_reopens_its_window_only_once_it_is_used_up(server):
+    """Most clients give window back once they have used part of it (Paramiko a tenth, OpenSSH
+    half). One that waits until the window is used up entirely must still get every byte: the
+    server holds a READ reply that does not fit the window, to read it straight into packets once
+    the window reopens, only for a while, then sends what the window takes."""
+    import paramiko
+
+    data = make_random_file(server.pw_user.root / "window.bin", 300_000).read_bytes()
+    with paramiko_client(server) as c:
+        window = 100_000
+        chan = c.get_transport().open_session(window_size=window, max_packet_size=32768)
+        # Give window back only when all of it has been used.
+        chan.in_window_threshold = window - 1
+        chan.settimeout(15)
+        chan.invoke_subsystem("sftp")
+        sftp = paramiko.SFTPClient(chan)
+        # One 32 KiB READ at a time: three replies use 98,343 bytes of the window, and the fourth
+        # does not fit the 1,657 left.
+        with sftp.open("window.bin", "rb") as f:
+            got = b"".join(iter(lambda: f.read(32768), b""))
+        sftp.close()
+    assert got == data

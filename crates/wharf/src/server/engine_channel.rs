@@ -56,6 +56,9 @@ pub(super) struct EngineChannel {
     download: Option<RateLimit>,
     /// The engine paused before a reply that needs room to go out directly.
     waiting: Option<Wait>,
+    /// A wait for the client's window timed out: the next reply goes
+    /// through `out`, which sends what the window allows.
+    queue_next: bool,
 }
 
 /// What a paused direct reply waits for.
@@ -63,9 +66,17 @@ pub(super) struct EngineChannel {
 enum Wait {
     /// The connection's unwritten output to drop below `ENGINE_OUTPUT_LIMIT`.
     Output,
-    /// The client's window to hold this many bytes.
-    Window(usize),
+    /// The client's window to hold `len` bytes, until `until`: clients
+    /// reopen their window once they have used part of it (half, for
+    /// OpenSSH), so this normally takes at most a round trip. One that
+    /// waits for it to run out entirely would wait for us forever; after
+    /// `WINDOW_WAIT` the reply goes through `out` instead.
+    Window { len: usize, until: Instant },
 }
+
+/// How long a reply waits for the client's window before it is queued and
+/// sent piecemeal (see `Wait::Window`); longer than most round trips.
+const WINDOW_WAIT: Duration = Duration::from_millis(200);
 
 /// What `EngineChannel::pump` leaves to do.
 #[derive(Debug, Default, Clone, Copy)]
@@ -93,6 +104,7 @@ impl EngineChannel {
             upload: None,
             download: None,
             waiting: None,
+            queue_next: false,
         }
     }
 
@@ -192,15 +204,24 @@ impl EngineChannel {
                 self.closed = true;
                 return idle;
             }
-            if !work || !has_room(&mut self.waiting, conn, channel) {
+            let room = if work {
+                has_room(&mut self.waiting, &mut self.queue_next, conn, channel)
+            } else {
+                Ok(())
+            };
+            if !work || room.is_err() {
                 // A request still arriving waits where the rest of it will
                 // be decrypted (see `Engine::return_unparsed`).
                 if self.upload.is_none() {
                     engine.return_unparsed(conn, channel);
                 }
+                let window_wake = room.err().flatten();
                 return Pump {
                     busy: false,
-                    wake_at: input_wake,
+                    wake_at: match (input_wake, window_wake) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    },
                 };
             }
             self.kick = false;
@@ -230,6 +251,7 @@ impl EngineChannel {
                 conn,
                 channel,
                 waiting: &mut self.waiting,
+                queue_next: &mut self.queue_next,
             };
             let direct = match self.download {
                 None => Some(&mut direct as &mut dyn DirectReply),
@@ -284,15 +306,17 @@ impl EngineChannel {
 }
 
 /// Sends engine replies into the connection's packets in place. A reply
-/// that does not fit the client's window now, or would take the output
-/// not yet written to the socket past `ENGINE_OUTPUT_LIMIT` (the same bound on memory
-/// per channel as replies queued in `out`), pauses the engine until there
-/// is room, rather than being copied through `out`; one larger than any
-/// window the client has given is queued in `out` and sent in pieces.
+/// that does not fit the client's window now, or would take the output not
+/// yet written to the socket past `ENGINE_OUTPUT_LIMIT` (the same bound on
+/// memory per channel as replies queued in `out`), pauses the engine until
+/// there is room rather than being copied through `out` (see `Wait` for how
+/// long); one larger than any window the client has given is queued in
+/// `out` and sent in pieces.
 struct DirectToChannel<'a> {
     conn: &'a mut Connection,
     channel: ChannelId,
     waiting: &'a mut Option<Wait>,
+    queue_next: &'a mut bool,
 }
 
 impl DirectReply for DirectToChannel<'_> {
@@ -301,13 +325,19 @@ impl DirectReply for DirectToChannel<'_> {
         len: usize,
         fill: &mut dyn FnMut(&mut [IoSliceMut<'_>]) -> usize,
     ) -> DirectOutcome {
+        if std::mem::take(self.queue_next) {
+            return DirectOutcome::Refused;
+        }
         if self.conn.pending_output_len() >= ENGINE_OUTPUT_LIMIT {
             *self.waiting = Some(Wait::Output);
             return DirectOutcome::Later;
         }
         if len > self.conn.channel_send_capacity(self.channel) {
             if len <= self.conn.channel_window_peak(self.channel) {
-                *self.waiting = Some(Wait::Window(len));
+                *self.waiting = Some(Wait::Window {
+                    len,
+                    until: Instant::now() + WINDOW_WAIT,
+                });
                 return DirectOutcome::Later;
             }
             return DirectOutcome::Refused;
@@ -319,16 +349,26 @@ impl DirectReply for DirectToChannel<'_> {
     }
 }
 
-/// Whether the room a paused reply waits for is there (see `Wait`); clears
-/// `waiting` when it is.
-fn has_room(waiting: &mut Option<Wait>, conn: &mut Connection, channel: ChannelId) -> bool {
-    let room = match *waiting {
-        None => true,
-        Some(Wait::Output) => conn.pending_output_len() < ENGINE_OUTPUT_LIMIT,
-        Some(Wait::Window(len)) => conn.channel_send_capacity(channel) >= len,
-    };
-    if room {
-        *waiting = None;
+/// Whether the room a paused reply waits for is there (see `Wait`), which
+/// clears `waiting`; otherwise when to look again if not woken by I/O. A
+/// window wait that timed out counts as room, with `queue_next` set.
+fn has_room(
+    waiting: &mut Option<Wait>,
+    queue_next: &mut bool,
+    conn: &mut Connection,
+    channel: ChannelId,
+) -> Result<(), Option<Instant>> {
+    match *waiting {
+        None => return Ok(()),
+        Some(Wait::Output) if conn.pending_output_len() >= ENGINE_OUTPUT_LIMIT => return Err(None),
+        Some(Wait::Window { len, until }) if conn.channel_send_capacity(channel) < len => {
+            if Instant::now() < until {
+                return Err(Some(until));
+            }
+            *queue_next = true;
+        }
+        Some(_) => {}
     }
-    room
+    *waiting = None;
+    Ok(())
 }
