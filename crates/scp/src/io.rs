@@ -4,7 +4,7 @@
 
 use std::io::Write as _;
 
-use wharf_vfs::VfsError;
+use wharf_vfs::{DirectReply, VfsError};
 
 use crate::MAX_LINE;
 
@@ -56,6 +56,10 @@ pub(crate) struct Io<'a> {
     pub errors: &'a mut u32,
     /// Diagnostics for stderr (`-v`), or `None` when not verbose.
     pub stderr: Option<&'a mut Vec<u8>>,
+    /// Where file data can go without `out` (see [`wharf_vfs::DirectReply`]).
+    pub direct: Option<&'a mut dyn DirectReply>,
+    /// A direct send asked to wait for room: stop as if `out` were full.
+    pub paused: bool,
 }
 
 /// Verbose diagnostics are dropped beyond this much pending text, so a client that never lets
@@ -70,6 +74,7 @@ impl<'a> Io<'a> {
         out_limit: usize,
         errors: &'a mut u32,
         stderr: Option<&'a mut Vec<u8>>,
+        direct: Option<&'a mut dyn DirectReply>,
     ) -> Self {
         Self {
             input,
@@ -79,6 +84,8 @@ impl<'a> Io<'a> {
             out_limit,
             errors,
             stderr,
+            direct,
+            paused: false,
         }
     }
 
@@ -262,7 +269,7 @@ mod tests {
         let mut out = Vec::new();
         let mut errors = 0;
         let input = b"C0644 1 x\n\0\x01scp: warn\n\x02bad\nx";
-        let mut io = Io::new(input, false, &mut out, 100, &mut errors, None);
+        let mut io = Io::new(input, false, &mut out, 100, &mut errors, None, None);
         assert!(matches!(io.line(), Line::Complete(b"C0644 1 x")));
         assert!(matches!(io.reply(), Ok(Some(Reply::Ok))));
         assert!(matches!(io.reply(), Ok(Some(Reply::Warning(b"scp: warn")))));
@@ -276,15 +283,15 @@ mod tests {
         assert!(matches!(io.line(), Line::End));
 
         // An unknown status byte is fatal and part of the message.
-        let mut io = Io::new(b"Xoops\n", false, &mut out, 100, &mut errors, None);
+        let mut io = Io::new(b"Xoops\n", false, &mut out, 100, &mut errors, None, None);
         assert!(matches!(io.reply(), Ok(Some(Reply::Fatal(b"Xoops")))));
 
         let long = vec![b'a'; MAX_LINE];
-        let mut io = Io::new(&long, false, &mut out, 100, &mut errors, None);
+        let mut io = Io::new(&long, false, &mut out, 100, &mut errors, None, None);
         assert!(matches!(io.line(), Line::TooLong));
         let mut long_reply = vec![1u8];
         long_reply.extend_from_slice(&long);
-        let mut io = Io::new(&long_reply, false, &mut out, 100, &mut errors, None);
+        let mut io = Io::new(&long_reply, false, &mut out, 100, &mut errors, None, None);
         assert!(matches!(io.reply(), Err("reply line too long")));
     }
 
@@ -293,7 +300,15 @@ mod tests {
         let mut out = Vec::new();
         let mut errors = 0;
         let mut stderr = Vec::new();
-        let mut io = Io::new(b"", false, &mut out, 100, &mut errors, Some(&mut stderr));
+        let mut io = Io::new(
+            b"",
+            false,
+            &mut out,
+            100,
+            &mut errors,
+            Some(&mut stderr),
+            None,
+        );
         io.verbose("Sink: ", b"C0644 1 a\nb");
         io.warn(b"/x", "No such file or directory");
         io.fatal(b"protocol error: bad\nmode");

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use wharf_vfs::Vfs;
+use wharf_vfs::{DirectReply, Vfs};
 
 use crate::command::{Command, Direction};
 use crate::io::{Io, Step};
@@ -127,6 +127,19 @@ impl ScpSession {
     /// send it, and [`ScpSession::finished`] is `Some(1)`. Once finished, `process` does
     /// nothing and returns `Ok(0)`.
     pub fn process(&mut self, out: &mut Vec<u8>, out_limit: usize) -> Result<usize, ScpError> {
+        self.process_with(out, out_limit, None)
+    }
+
+    /// Like [`ScpSession::process`], sending file data through `direct` when it can take it
+    /// and nothing is queued in `out` before it. Data sent that way does not count towards
+    /// `out_limit`; `direct` bounds it itself, and asking to wait stops `process_with` as a full
+    /// `out` would.
+    pub fn process_with(
+        &mut self,
+        out: &mut Vec<u8>,
+        out_limit: usize,
+        mut direct: Option<&mut dyn DirectReply>,
+    ) -> Result<usize, ScpError> {
         if self.finished.is_some() {
             return Ok(0);
         }
@@ -137,6 +150,7 @@ impl ScpSession {
             out_limit,
             &mut self.errors,
             self.stderr.as_mut(),
+            direct.as_mut().map(|d| &mut **d as _),
         );
         let result = match &mut self.engine {
             Engine::Sink(sink) => sink.run(&mut io),

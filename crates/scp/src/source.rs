@@ -15,7 +15,9 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use wharf_vfs::{DirEntry, FileType, Metadata, OpenOptions, VPath, Vfs, VfsDir, VfsFile};
+use wharf_vfs::{
+    DirEntry, DirectOutcome, FileType, Metadata, OpenOptions, VPath, Vfs, VfsDir, VfsFile,
+};
 
 use crate::command::Word;
 use crate::glob::{self, PatByte};
@@ -117,7 +119,7 @@ impl Source {
 
     pub fn run(&mut self, io: &mut Io<'_>) -> Result<Step, ScpError> {
         loop {
-            if io.out_full() {
+            if io.out_full() || io.paused {
                 return Ok(Step::OutputFull);
             }
             match std::mem::replace(&mut self.state, State::Done) {
@@ -401,6 +403,39 @@ impl Source {
                 }
                 self.state = State::Await(Then::Next);
                 return;
+            }
+            // Straight into the SSH packets while nothing waits in `out` before the data. After
+            // a read error the rest is sent as zeros from `out`, as OpenSSH's scp does.
+            if outgoing.error.is_none() && io.out.is_empty() {
+                if let Some(direct) = io.direct.as_deref_mut() {
+                    let want = usize::try_from(remaining).map_or(CHUNK, |r| r.min(CHUNK));
+                    let mut read = Ok(0);
+                    let (file, offset) = (&outgoing.file, outgoing.offset);
+                    let outcome = direct.send_with(want, &mut |areas| {
+                        read = file.read_vectored_at(areas, offset);
+                        *read.as_ref().unwrap_or(&0)
+                    });
+                    match (outcome, read) {
+                        (DirectOutcome::Sent(n), _) if n > 0 => {
+                            outgoing.offset = outgoing.offset.saturating_add(n as u64);
+                            continue;
+                        }
+                        (DirectOutcome::Sent(_), Ok(_)) => {
+                            outgoing.error = Some("file shrank while being sent".into());
+                            continue;
+                        }
+                        (DirectOutcome::Sent(_), Err(e)) => {
+                            outgoing.error = Some(reason(&e));
+                            continue;
+                        }
+                        (DirectOutcome::Later, _) => {
+                            io.paused = true;
+                            self.state = State::Data(outgoing);
+                            return;
+                        }
+                        (DirectOutcome::Refused, _) => {}
+                    }
+                }
             }
             let room = io.out_room();
             if room == 0 {

@@ -38,7 +38,8 @@ mod wire;
 pub use filter::{request_names, RequestFilter};
 pub use proto::status::StatusCode;
 pub use session::SftpSession;
-pub use session::{DirectOutcome, DirectReply};
+/// Where READ replies can go without the output buffer (see [`SftpSession::process_with`]).
+pub use wharf_vfs::{DirectOutcome, DirectReply};
 pub use wire::DecodeError;
 
 /// Per-session policy.

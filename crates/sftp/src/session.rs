@@ -5,31 +5,8 @@ use std::sync::Arc;
 use wharf_vfs::Vfs;
 
 use crate::engine::{Engine, Limits};
+use crate::DirectReply;
 use crate::{SftpConfig, SftpError};
-
-/// A way to send a reply straight to the client instead of through `out`: an SSH driver lays
-/// it out in the packets that carry it, so file data is read where it will be encrypted.
-pub trait DirectReply {
-    /// Sends a reply of at most `len` bytes that `fill` writes into `areas` (in order, from the
-    /// start) and counts; only the bytes counted are sent. `fill` is called only for `Sent`.
-    fn send_with(
-        &mut self,
-        len: usize,
-        fill: &mut dyn FnMut(&mut [std::io::IoSliceMut<'_>]) -> usize,
-    ) -> DirectOutcome;
-}
-
-/// What a [`DirectReply`] did with a reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DirectOutcome {
-    /// Sent, this many bytes (those `fill` counted).
-    Sent(usize),
-    /// Not now, but once the client's window reopens or the output drains: the session stops
-    /// before this request and handles it in a later `process_with`.
-    Later,
-    /// Not this way: the reply is queued in `out`.
-    Refused,
-}
 
 /// One SFTP session over a byte stream (an SSH channel, stdin/stdout, a test buffer).
 ///

@@ -20,6 +20,7 @@
 )]
 #![warn(missing_docs)]
 
+mod direct;
 mod error;
 pub mod glob;
 mod local;
@@ -28,6 +29,7 @@ pub mod policy;
 mod types;
 mod xattr;
 
+pub use direct::{DirectOutcome, DirectReply};
 pub use error::{VfsError, VfsErrorKind};
 pub use glob::{Glob, GlobError};
 pub use local::LocalFs;

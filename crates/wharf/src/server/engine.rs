@@ -63,8 +63,8 @@ impl Engine {
         self.process_with(out, out_limit, None)
     }
 
-    /// Like `process`; SFTP sends READ replies through `direct` when it
-    /// can take them (see `SftpSession::process_with`).
+    /// Like `process`; SFTP READ replies and SCP file data go through
+    /// `direct` when it can take them (see `SftpSession::process_with`).
     pub fn process_with(
         &mut self,
         out: &mut Vec<u8>,
@@ -75,7 +75,9 @@ impl Engine {
             Engine::Sftp(s) => s
                 .process_with(out, out_limit, direct)
                 .map_err(|e| e.to_string()),
-            Engine::Scp(s) => s.process(out, out_limit).map_err(|e| e.to_string()),
+            Engine::Scp(s) => s
+                .process_with(out, out_limit, direct)
+                .map_err(|e| e.to_string()),
         }
     }
 
