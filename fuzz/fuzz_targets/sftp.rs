@@ -8,10 +8,15 @@
 //! extension name and the rest becomes the body of one EXTENDED request
 //! with that name, so every extension's parser (xattr, check-file,
 //! copy-data, ...) is reached without the fuzzer having to guess names.
+//!
+//! Bits 4 and 5 of the first byte pick how READ replies leave: through the
+//! output buffer only, or also through a direct sink (as the SSH driver
+//! reads them into packets) that takes them, makes every other one wait, or refuses them.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
+use std::io::IoSliceMut;
 use std::sync::{Arc, OnceLock};
-use wharf_sftp::{SftpConfig, SftpSession};
+use wharf_sftp::{DirectOutcome, DirectReply, SftpConfig, SftpSession};
 use wharf_vfs::{LocalFs, Vfs};
 
 fn fs() -> Arc<dyn Vfs> {
@@ -37,6 +42,40 @@ fn extended(name: &str, body: &[u8]) -> Vec<u8> {
     p
 }
 
+/// A direct sink with areas of `area` bytes: `mode` 1 takes everything, 2
+/// makes every other reply wait, 3 refuses.
+struct Sink {
+    mode: u8,
+    area: usize,
+    calls: u32,
+    waited: bool,
+}
+
+impl DirectReply for Sink {
+    fn send_with(
+        &mut self,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [IoSliceMut<'_>]) -> usize,
+    ) -> DirectOutcome {
+        self.calls += 1;
+        match self.mode {
+            2 if self.calls % 2 == 1 => {
+                self.waited = true;
+                return DirectOutcome::Later;
+            }
+            3 => return DirectOutcome::Refused,
+            _ => {}
+        }
+        let mut bufs: Vec<Vec<u8>> = (0..len.div_ceil(self.area))
+            .map(|i| vec![0; self.area.min(len - i * self.area)])
+            .collect();
+        let mut areas: Vec<IoSliceMut<'_>> = bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+        let n = fill(&mut areas);
+        assert!(n <= len, "a filler reported more than it was given");
+        DirectOutcome::Sent(n)
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, data)) = data.split_first() else {
         return;
@@ -55,11 +94,20 @@ fuzz_target!(|data: &[u8]| {
     } else {
         session.receive(data);
     }
+    let mut sink = Sink {
+        mode: (pick >> 4) & 3,
+        area: 512 + usize::from(pick) * 131,
+        calls: 0,
+        waited: false,
+    };
     let mut out = Vec::new();
     for _ in 0..64 {
         out.clear();
-        match session.process(&mut out, 64 * 1024) {
-            Ok(0) | Err(_) => break,
+        sink.waited = false;
+        let direct = (sink.mode != 0).then_some(&mut sink as &mut dyn DirectReply);
+        match session.process_with(&mut out, 64 * 1024, direct) {
+            Ok(0) if !sink.waited => break,
+            Err(_) => break,
             Ok(_) => {}
         }
     }
