@@ -486,6 +486,22 @@ def test_pscp_scp_upload_download(server, local):
     assert_same_tree(tree, dest / tree.name)
 
 
+def test_pscp_scp_download_larger_than_the_output_bound(server, local):
+    """pscp grants a window of nearly 2 GiB and sends nothing while it receives: once the server
+    has 1 MiB of unwritten output it pauses the file data, and only the socket draining (no
+    message from the client) can resume it."""
+    _legacy_only(server)
+    if not shutil.which("pscp"):
+        pytest.skip("pscp not installed (putty-tools)")
+    user = server.pw_user
+    name = "pscp-big-" + os.urandom(3).hex() + ".bin"
+    src = make_random_file(user.root / name, 6 * 1024 * 1024 + 123)
+    back = local / "big-back.bin"
+    cp = run_pscp(server, "-scp", [f"{server.host}:/{name}", back], timeout=60)
+    assert cp.returncode == 0, _out(cp)
+    assert_same_bytes(src, back)
+
+
 def test_pscp_scp_missing_file(server, local):
     _legacy_only(server)
     if not shutil.which("pscp"):

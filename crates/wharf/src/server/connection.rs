@@ -84,9 +84,11 @@ pub async fn serve(
         }
         let mut busy = false;
         let mut limit_wake: Option<Instant> = None;
+        let mut waits_for_output = false;
         for (&channel, ch) in channels.iter_mut() {
             let pump = ch.pump(&mut conn, channel, &done_tx);
             busy |= pump.busy;
+            waits_for_output |= pump.waits_for_output;
             limit_wake = match (limit_wake, pump.wake_at) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -108,6 +110,10 @@ pub async fn serve(
         if conn.closed().is_some() && conn.pending_output().is_empty() {
             break;
         }
+        // An engine paused until the output drained, and it has: nothing
+        // from the client need come (pscp sends nothing while it receives),
+        // so come straight back, after giving other tasks a turn.
+        busy |= waits_for_output && !write_blocked;
         let timeout = conn.poll_timeout();
         let reading = conn.closed().is_none() && conn.pending_output_len() < MAX_UNWRITTEN;
         tokio::select! {

@@ -86,6 +86,9 @@ pub(super) struct Pump {
     pub busy: bool,
     /// A bandwidth limit holds data back until then.
     pub wake_at: Option<Instant>,
+    /// A reply waits for the connection's unwritten output to drain: come
+    /// back once the driver has written it (no client message need come).
+    pub waits_for_output: bool,
 }
 
 impl EngineChannel {
@@ -160,6 +163,7 @@ impl EngineChannel {
                     return Pump {
                         busy: false,
                         wake_at,
+                        waits_for_output: false,
                     };
                 }
             }
@@ -222,6 +226,7 @@ impl EngineChannel {
                         (Some(a), Some(b)) => Some(a.min(b)),
                         (a, b) => a.or(b),
                     },
+                    waits_for_output: matches!(self.waiting, Some(Wait::Output)),
                 };
             }
             self.kick = false;
@@ -272,6 +277,7 @@ impl EngineChannel {
         Pump {
             busy: true,
             wake_at: None,
+            waits_for_output: false,
         }
     }
 
