@@ -164,7 +164,13 @@ pub trait VfsFile: Send + Sync + std::fmt::Debug {
     ) -> Result<usize, VfsError> {
         let mut total = 0usize;
         for buf in bufs.iter_mut() {
-            let n = self.read_at(buf, offset.saturating_add(total as u64))?;
+            // An error after some bytes were read returns those bytes, as one
+            // short read would; the caller meets the error on its next read.
+            let n = match self.read_at(buf, offset.saturating_add(total as u64)) {
+                Ok(n) => n,
+                Err(_) if total > 0 => break,
+                Err(e) => return Err(e),
+            };
             total += n;
             if n < buf.len() {
                 break;
@@ -232,4 +238,106 @@ pub trait VfsDir: Send + std::fmt::Debug {
     ///
     /// Entries that vanish between listing and `lstat` are skipped.
     fn read_batch(&mut self, out: &mut Vec<DirEntry>, max: usize) -> Result<(), VfsError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::IoSliceMut;
+
+    /// A file of `len` bytes of 7 whose reads fail from `fail_at` on.
+    #[derive(Debug)]
+    struct Flaky {
+        len: u64,
+        fail_at: u64,
+    }
+
+    impl VfsFile for Flaky {
+        fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, VfsError> {
+            if offset >= self.fail_at {
+                return Err(VfsError::os("read", rustix::io::Errno::IO));
+            }
+            let n = (self.len.saturating_sub(offset) as usize).min(buf.len());
+            buf[..n].fill(7);
+            Ok(n)
+        }
+        fn write_at(&self, _: &[u8], _: u64) -> Result<usize, VfsError> {
+            unreachable!()
+        }
+        fn stat(&self) -> Result<Metadata, VfsError> {
+            unreachable!()
+        }
+        fn set_stat(&self, _: &SetAttrs) -> Result<(), VfsError> {
+            unreachable!()
+        }
+        fn sync(&self) -> Result<(), VfsError> {
+            unreachable!()
+        }
+        fn statvfs(&self) -> Result<FsStats, VfsError> {
+            unreachable!()
+        }
+    }
+
+    fn read(file: &Flaky, offset: u64) -> Result<usize, VfsError> {
+        let (mut a, mut b) = ([0u8; 4], [0u8; 4]);
+        let mut bufs = [IoSliceMut::new(&mut a), IoSliceMut::new(&mut b)];
+        file.read_vectored_at(&mut bufs, offset)
+    }
+
+    #[test]
+    fn vectored_reads_fill_in_order_and_stop_short_like_one_read() {
+        assert_eq!(
+            read(
+                &Flaky {
+                    len: 100,
+                    fail_at: 100
+                },
+                0
+            )
+            .unwrap(),
+            8
+        );
+        assert_eq!(
+            read(
+                &Flaky {
+                    len: 6,
+                    fail_at: 100
+                },
+                0
+            )
+            .unwrap(),
+            6
+        );
+        assert_eq!(
+            read(
+                &Flaky {
+                    len: 6,
+                    fail_at: 100
+                },
+                6
+            )
+            .unwrap(),
+            0
+        );
+        // An error after some bytes gives those bytes; before any, the error.
+        assert_eq!(
+            read(
+                &Flaky {
+                    len: 100,
+                    fail_at: 4
+                },
+                0
+            )
+            .unwrap(),
+            4
+        );
+        assert!(read(
+            &Flaky {
+                len: 100,
+                fail_at: 0
+            },
+            0
+        )
+        .is_err());
+    }
 }
