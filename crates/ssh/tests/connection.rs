@@ -355,16 +355,7 @@ fn channel_output_respects_the_client_window_and_max_packet() {
     let data = vec![0xabu8; 25_000];
     let sent = c.conn.channel_send(ch, &data);
     assert_eq!(sent, 10_000);
-    let mut got = 0;
-    while let Some(p) = c.recv() {
-        assert_eq!(p[0], msg::CHANNEL_DATA);
-        let mut r = Reader::new(&p[1..]);
-        assert_eq!(r.u32().unwrap(), 7);
-        let d = r.string().unwrap();
-        assert!(d.len() <= 4096);
-        got += d.len();
-    }
-    assert_eq!(got, 10_000);
+    assert_eq!(received_data(&mut c, 7, 4096).len(), 10_000);
     assert_eq!(c.conn.channel_send(ch, &data[sent..]), 0);
     let mut adj = vec![msg::CHANNEL_WINDOW_ADJUST];
     adj.put_u32(id);

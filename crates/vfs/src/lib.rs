@@ -278,66 +278,21 @@ mod tests {
         }
     }
 
-    fn read(file: &Flaky, offset: u64) -> Result<usize, VfsError> {
+    /// A vectored read into two 4-byte areas, at `offset` of a file of
+    /// `len` bytes whose reads fail from `fail_at` on.
+    fn read(len: u64, fail_at: u64, offset: u64) -> Result<usize, VfsError> {
         let (mut a, mut b) = ([0u8; 4], [0u8; 4]);
         let mut bufs = [IoSliceMut::new(&mut a), IoSliceMut::new(&mut b)];
-        file.read_vectored_at(&mut bufs, offset)
+        Flaky { len, fail_at }.read_vectored_at(&mut bufs, offset)
     }
 
     #[test]
     fn vectored_reads_fill_in_order_and_stop_short_like_one_read() {
-        assert_eq!(
-            read(
-                &Flaky {
-                    len: 100,
-                    fail_at: 100
-                },
-                0
-            )
-            .unwrap(),
-            8
-        );
-        assert_eq!(
-            read(
-                &Flaky {
-                    len: 6,
-                    fail_at: 100
-                },
-                0
-            )
-            .unwrap(),
-            6
-        );
-        assert_eq!(
-            read(
-                &Flaky {
-                    len: 6,
-                    fail_at: 100
-                },
-                6
-            )
-            .unwrap(),
-            0
-        );
+        assert_eq!(read(100, 100, 0).unwrap(), 8);
+        assert_eq!(read(6, 100, 0).unwrap(), 6);
+        assert_eq!(read(6, 100, 6).unwrap(), 0);
         // An error after some bytes gives those bytes; before any, the error.
-        assert_eq!(
-            read(
-                &Flaky {
-                    len: 100,
-                    fail_at: 4
-                },
-                0
-            )
-            .unwrap(),
-            4
-        );
-        assert!(read(
-            &Flaky {
-                len: 100,
-                fail_at: 0
-            },
-            0
-        )
-        .is_err());
+        assert_eq!(read(100, 4, 0).unwrap(), 4);
+        assert!(read(100, 0, 0).is_err());
     }
 }
