@@ -278,9 +278,10 @@ impl Encoder {
         5 + 2 * self.key.block_size().max(8) + 4 + self.key.tag_len()
     }
 
-    /// Appends one sealed packet to `out`. `write_payload` writes the
-    /// payload directly into `out`, so large data (channel data, SFTP
-    /// replies) is not copied through an intermediate buffer.
+    /// Appends one sealed packet to `out`, its payload written by
+    /// `write_payload` (a client's side in tests and harnesses; the server
+    /// connection writes into its own transmit buffer with `frame` and
+    /// `seal_framed`).
     pub fn write_packet(&mut self, out: &mut Vec<u8>, write_payload: impl FnOnce(&mut Vec<u8>)) {
         let begin = out.len();
         out.extend_from_slice(&[0; 5]);

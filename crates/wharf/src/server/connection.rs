@@ -5,7 +5,7 @@
 
 use super::directory::UserDirectory;
 use super::engine::Engine;
-use super::engine_channel::EngineChannel;
+use super::engine_channel::{earliest, EngineChannel};
 use super::user_fs;
 use crate::users::UserPolicy;
 use std::collections::HashMap;
@@ -89,10 +89,7 @@ pub async fn serve(
             let pump = ch.pump(&mut conn, channel, &done_tx);
             busy |= pump.busy;
             waits_for_output |= pump.waits_for_output;
-            limit_wake = match (limit_wake, pump.wake_at) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            limit_wake = earliest(limit_wake, pump.wake_at);
         }
         // Written straight from the core's transmit buffer; readiness is
         // waited for only once the socket is full.

@@ -222,10 +222,7 @@ impl EngineChannel {
                 let window_wake = room.err().flatten();
                 return Pump {
                     busy: false,
-                    wake_at: match (input_wake, window_wake) {
-                        (Some(a), Some(b)) => Some(a.min(b)),
-                        (a, b) => a.or(b),
-                    },
+                    wake_at: earliest(input_wake, window_wake),
                     waits_for_output: matches!(self.waiting, Some(Wait::Output)),
                 };
             }
@@ -377,4 +374,12 @@ fn has_room(
     }
     *waiting = None;
     Ok(())
+}
+
+/// The earlier of two optional wake-up times.
+pub(super) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
