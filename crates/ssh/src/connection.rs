@@ -23,6 +23,11 @@ const MAX_VERSION_LINE: usize = 255;
 /// §3.1 asks for 2^32 packets at most, we stay well below.
 const REKEY_PACKETS: u64 = 1 << 28;
 
+/// How long the transmit buffer keeps its spare bytes after it last
+/// drained: long enough to span the replies of a run of small transfers,
+/// short enough that an idle session soon holds no transfer-sized buffer.
+const OUTPUT_SPARE_KEPT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Why the connection ended, for the driver's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisconnectReason {
@@ -38,6 +43,8 @@ pub struct Connection {
     pub(crate) decoder: Decoder,
     pub(crate) encoder: Encoder,
     pub(crate) tx: Output,
+    /// When the transmit buffer's spare bytes are freed, if it stays empty.
+    tx_release_at: Option<Instant>,
     pub(crate) kex: KexState,
     pub(crate) session_id: Option<Vec<u8>>,
     /// Strict key exchange was agreed in the first key exchange.
@@ -75,6 +82,7 @@ impl Connection {
             decoder: Decoder::new(),
             encoder: Encoder::new(),
             tx: Output::with_capacity(4096),
+            tx_release_at: None,
             kex: KexState::Idle,
             session_id: None,
             strict_kex: false,
@@ -151,6 +159,10 @@ impl Connection {
         if self.closed.is_some() {
             return;
         }
+        if self.tx_release_at.is_some_and(|t| now >= t) {
+            self.tx_release_at = None;
+            self.tx.release_spare();
+        }
         if self.auth.user.is_none() && self.login_deadline.is_some_and(|d| now >= d) {
             self.disconnect(msg::reason::BY_APPLICATION, "login grace time exceeded");
             return;
@@ -207,6 +219,9 @@ impl Connection {
         if let Some(at) = self.auth.delayed_failure_at() {
             consider(at);
         }
+        if let Some(at) = self.tx_release_at {
+            consider(at);
+        }
         if let (Some(interval), true) = (self.config.rekey_interval, self.session_id.is_some()) {
             consider(self.last_kex_at + interval);
         }
@@ -232,7 +247,13 @@ impl Connection {
 
     /// Marks `n` bytes of `pending_output` as written.
     pub fn consume_output(&mut self, n: usize) {
-        self.tx.consume(n);
+        if self.tx.consume(n) && self.tx.holds_spare() {
+            // `now` is when input or a timeout last came, possibly long
+            // ago during a download the client is silent in; then the
+            // release comes early, once, and the next drain sets a fresh
+            // deadline from the timeout's `now`.
+            self.tx_release_at = Some(self.now + OUTPUT_SPARE_KEPT);
+        }
     }
 
     /// Appends all pending output to `buf` and marks it written (a copy:
@@ -240,7 +261,7 @@ impl Connection {
     /// and calls `consume_output`).
     pub fn take_output(&mut self, buf: &mut Vec<u8>) {
         buf.extend_from_slice(self.tx.pending());
-        self.tx.consume(self.tx.pending_len());
+        self.consume_output(self.tx.pending_len());
     }
 
     /// Set once the connection is over; the driver flushes

@@ -4,11 +4,16 @@
 //! earlier use instead of truncating them, so laying out a large packet
 //! (file data read straight into it) does not zero the space first; only
 //! growth beyond the largest size so far is zeroed.
+//!
+//! The spare bytes are kept until the connection has written nothing for a
+//! while (the connection decides when, `release_spare`): a run of small
+//! replies laid out in large reservations (an SFTP READ of a 4 KiB file
+//! reserves the whole request's length) then reuses them instead of
+//! allocating and zeroing them again for every reply.
 
-/// Packets written since the buffer was last empty: below this, the buffer
-/// is freed when it empties (an idle or interactive session keeps no large
-/// buffer after a transfer).
-const SMALL_BATCH: usize = 16 * 1024;
+/// Up to this much is kept even when idle: what a login or an interactive
+/// exchange uses.
+const KEEP_WHEN_IDLE: usize = 16 * 1024;
 /// Written bytes at the front are dropped once they are this many and
 /// outnumber the unwritten ones (a slow reader, output still arriving).
 const COMPACT_AT: usize = 256 * 1024;
@@ -49,21 +54,35 @@ impl Output {
         self.buf.capacity()
     }
 
-    /// Marks `n` pending bytes as written.
-    pub(crate) fn consume(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.end);
-        if self.start == self.end {
-            let batch = self.end;
+    /// Whether releasing the spare bytes would free memory worth freeing.
+    pub(crate) fn holds_spare(&self) -> bool {
+        self.buf.len() > KEEP_WHEN_IDLE
+    }
+
+    /// Frees the buffer if nothing is pending and it is larger than an
+    /// idle connection needs.
+    pub(crate) fn release_spare(&mut self) {
+        if self.start == self.end && self.holds_spare() {
+            self.buf = Vec::new();
             self.start = 0;
             self.end = 0;
-            if batch < SMALL_BATCH && self.buf.len() > SMALL_BATCH {
-                self.buf = Vec::new();
-            }
-        } else if self.start >= COMPACT_AT && self.start > self.end - self.start {
+        }
+    }
+
+    /// Marks `n` pending bytes as written; true when that emptied the buffer.
+    pub(crate) fn consume(&mut self, n: usize) -> bool {
+        self.start = (self.start + n).min(self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            return true;
+        }
+        if self.start >= COMPACT_AT && self.start > self.end - self.start {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
+        false
     }
 
     /// Drops everything pending (a fuzzing harness starting mid-protocol).
@@ -118,9 +137,17 @@ mod tests {
         assert_eq!(out.pending(), [7]);
         out.extend_from_slice(b"ab");
         assert_eq!(out.pending(), b"\x07ab");
-        // A small batch drained frees it.
-        out.consume(3);
+        // Draining keeps the spare until it is released.
+        assert!(out.consume(3));
+        assert!(out.holds_spare());
+        assert_eq!(out.grow(2), [7, b'a']);
+        // Nothing is freed while bytes are pending.
+        out.release_spare();
+        assert!(out.capacity() >= 40_000);
+        assert!(out.consume(2));
+        out.release_spare();
         assert_eq!(out.capacity(), 0);
+        assert!(!out.holds_spare());
     }
 
     #[test]

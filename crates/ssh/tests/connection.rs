@@ -433,6 +433,38 @@ fn data_filled_in_place_spans_packets_and_respects_the_window() {
 }
 
 #[test]
+fn the_transmit_buffer_is_reused_for_a_while_then_freed() {
+    let mut c = Client::new(config());
+    c.login();
+    let id = c.open_session(1 << 20, 32_768);
+    let ch = ChannelId(id);
+    // A large reservation used for a small reply (a READ of a small file).
+    let sent = c.conn.channel_send_in_place(ch, 200_000, |areas| {
+        areas[0][..10].fill(3);
+        10
+    });
+    assert_eq!(sent, Some(10));
+    assert_eq!(received_data(&mut c, 7, 32_768), vec![3u8; 10]);
+    let held = c.conn.buffered_capacity();
+    assert!(held >= 200_000, "the reservation's bytes are kept: {held}");
+    // The next one within the keep time reuses them.
+    c.advance(Duration::from_millis(500));
+    c.conn.channel_send_in_place(ch, 200_000, |_| 0);
+    c.conn.channel_send(ch, b"x");
+    assert_eq!(received_data(&mut c, 7, 32_768), b"x");
+    assert_eq!(c.conn.buffered_capacity(), held);
+    // A second after the last drain, an idle connection lets them go.
+    let wake = c.conn.poll_timeout().expect("a release is scheduled");
+    assert!(wake <= c.now + Duration::from_secs(1));
+    c.advance(wake - c.now);
+    assert!(
+        c.conn.buffered_capacity() < 64 * 1024,
+        "{}",
+        c.conn.buffered_capacity()
+    );
+}
+
+#[test]
 fn client_data_beyond_the_window_is_a_protocol_error() {
     let mut cfg = config();
     cfg.channel_window = 1000;
