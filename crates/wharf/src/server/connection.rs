@@ -164,18 +164,41 @@ fn read_available(rd: &tokio::net::tcp::OwnedReadHalf, conn: &mut Connection) {
 }
 
 fn read_some(rd: &tokio::net::tcp::OwnedReadHalf, conn: &mut Connection) {
+    use std::io::{ErrorKind, Read};
+    let stream = rd.as_ref();
     for _ in 0..MAX_READS_PER_WAKE {
         let space = conn.input_space();
         let room = space.len();
-        match rd.try_read(space) {
+        let mut short_read = 0;
+        // A read that does not fill the space has drained the socket. It is
+        // reported to tokio as WouldBlock so that tokio forgets the
+        // readiness now (as its own `AsyncRead` does), rather than after one
+        // more read that finds nothing, a system call and a trip through the
+        // loop for every request of a small transfer. Data that arrives
+        // after the read is not lost: tokio clears readiness only if no
+        // newer event has come in since.
+        let result = stream.try_io(tokio::io::Interest::READABLE, || {
+            let n = (&*socket2::SockRef::from(stream)).read(&mut space[..])?;
+            if n > 0 && n < room {
+                short_read = n;
+                return Err(ErrorKind::WouldBlock.into());
+            }
+            Ok(n)
+        });
+        match result {
             Ok(0) => return conn.handle_eof(),
             Ok(n) => {
                 conn.handle_input_read(Instant::now(), n);
-                if n < room || conn.closed().is_some() {
+                if conn.closed().is_some() {
                     return;
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                if short_read > 0 {
+                    conn.handle_input_read(Instant::now(), short_read);
+                }
+                return;
+            }
             Err(_) => return conn.handle_eof(),
         }
     }
