@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import stat
+import struct
+import threading
+import time
 
 import pytest
 
@@ -92,3 +95,81 @@ def test_a_client_that_reopens_its_window_only_once_it_is_used_up(server):
             got = b"".join(iter(lambda: f.read(32768), b""))
         sftp.close()
     assert got == data
+
+
+def _recv_exact(chan, n: int) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        got = chan.recv(n - len(buf))
+        assert got, "channel closed early"
+        buf += got
+    return buf
+
+
+def _sftp_packet(kind: int, body: bytes) -> bytes:
+    return struct.pack(">IB", len(body) + 1, kind) + body
+
+
+def _sftp_reply(chan) -> tuple[int, bytes]:
+    (length,) = struct.unpack(">I", _recv_exact(chan, 4))
+    body = _recv_exact(chan, length)
+    return body[0], body[1:]
+
+
+def _rekey_within(transport, seconds: float) -> None:
+    """Runs a key exchange, failing rather than hanging if the server does not answer."""
+    done = threading.Thread(target=transport.renegotiate_keys, daemon=True)
+    done.start()
+    done.join(seconds)
+    assert not done.is_alive(), "the server did not answer KEXINIT"
+
+
+def test_a_key_exchange_in_the_middle_of_an_sftp_request(server):
+    """The server may ask the kernel to wake it only once the rest of a request it has started to
+    receive has arrived. A client that starts a key exchange sends nothing more until it is
+    answered, so that wait must give way."""
+    data = bytes(range(256)) * 800  # 204,800 bytes
+    with paramiko_client(server) as c:
+        chan = c.get_transport().open_session()
+        chan.settimeout(15)
+        chan.invoke_subsystem("sftp")
+        chan.sendall(_sftp_packet(1, struct.pack(">I", 3)))
+        assert _sftp_reply(chan)[0] == 2  # VERSION
+        name = b"rekeyed.bin"
+        flags = 0x02 | 0x08 | 0x10  # WRITE | CREAT | TRUNC
+        chan.sendall(_sftp_packet(3, struct.pack(">I", 1) + struct.pack(">I", len(name)) + name
+                                  + struct.pack(">II", flags, 0)))
+        kind, body = _sftp_reply(chan)
+        assert kind == 102, body  # HANDLE
+        (hlen,) = struct.unpack(">I", body[4:8])
+        handle = body[8:8 + hlen]
+        write = _sftp_packet(6, struct.pack(">I", 2) + struct.pack(">I", hlen) + handle
+                             + struct.pack(">QI", 0, len(data)) + data)
+        half = len(write) // 2
+        chan.sendall(write[:half])
+        time.sleep(0.2)  # let the server see the first half and wait for the rest
+        _rekey_within(c.get_transport(), 10)
+        chan.sendall(write[half:])
+        kind, body = _sftp_reply(chan)
+        assert (kind, body[:8]) == (101, struct.pack(">II", 2, 0)), body  # STATUS OK
+        chan.close()
+    assert (server.pw_user.root / "rekeyed.bin").read_bytes() == data
+
+
+def test_a_key_exchange_in_the_middle_of_an_scp_file(server):
+    data = bytes(range(256)) * 800
+    with paramiko_client(server) as c:
+        chan = c.get_transport().open_session()
+        chan.settimeout(15)
+        chan.exec_command("scp -t scp-rekeyed.bin")
+        assert _recv_exact(chan, 1) == b"\0"
+        chan.sendall(f"C0644 {len(data)} scp-rekeyed.bin\n".encode())
+        assert _recv_exact(chan, 1) == b"\0"
+        chan.sendall(data[:50_000])
+        time.sleep(0.2)
+        _rekey_within(c.get_transport(), 10)
+        chan.sendall(data[50_000:] + b"\0")
+        assert _recv_exact(chan, 1) == b"\0"
+        chan.shutdown_write()
+        assert chan.recv_exit_status() == 0
+    assert (server.pw_user.root / "scp-rekeyed.bin").read_bytes() == data

@@ -193,6 +193,17 @@ impl ScpSession {
         self.finished.is_none() && !self.blocked
     }
 
+    /// Bytes of the file being received that have not arrived yet: what the client is certain
+    /// to send next. 0 outside a file's data.
+    pub fn input_bytes_missing(&self) -> u64 {
+        match &self.engine {
+            Engine::Sink(sink) => sink
+                .data_bytes_missing()
+                .saturating_sub(self.input.len() as u64),
+            Engine::Source(_) => 0,
+        }
+    }
+
     /// Takes the text for the channel's stderr: with `-v`, OpenSSH-style diagnostics
     /// ("Sink: C0644 5 name", "Sending file modes: ..."). Empty without `-v`. Messages for the
     /// client travel in the stream, not here. Pending text is capped at 64 KiB.

@@ -395,6 +395,14 @@ impl Sink {
         }));
     }
 
+    /// Bytes of the current file not received yet (0 outside a file's data).
+    pub(crate) fn data_bytes_missing(&self) -> u64 {
+        match &self.state {
+            State::Data(incoming) => incoming.size.saturating_sub(incoming.received),
+            _ => 0,
+        }
+    }
+
     fn data(
         &mut self,
         io: &mut Io<'_>,

@@ -448,6 +448,28 @@ fn top_level_e_ends_the_transfer_and_eof_inside_a_directory_is_an_error() {
 }
 
 #[test]
+fn bytes_missing_counts_the_rest_of_the_file_being_received() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fs_ = local_fs(tmp.path());
+    let mut s = ScpSession::from_command(fs_, "scp -t /", ScpConfig::default()).unwrap();
+    let mut out = Vec::new();
+    s.process(&mut out, 1024).unwrap();
+    assert_eq!(s.input_bytes_missing(), 0);
+    s.receive(b"C0644 100000 big\n");
+    s.process(&mut out, 1024).unwrap();
+    assert_eq!(s.input_bytes_missing(), 100_000);
+    // Received but not yet processed counts as arrived.
+    s.receive(&[7; 30_000]);
+    assert_eq!(s.input_bytes_missing(), 70_000);
+    s.process(&mut out, 1024).unwrap();
+    assert_eq!(s.input_bytes_missing(), 70_000);
+    s.receive(&[7; 70_000]);
+    s.process(&mut out, 1024).unwrap();
+    // Waiting for the status byte, not file data.
+    assert_eq!(s.input_bytes_missing(), 0);
+}
+
+#[test]
 fn wants_process_and_finished() {
     let tmp = tempfile::tempdir().unwrap();
     let fs_ = local_fs(tmp.path());

@@ -63,6 +63,20 @@ impl SftpSession {
         len > self.max_packet_len || self.input.len() >= 4 + len as usize
     }
 
+    /// Bytes still to come before the request at the front of the input is whole: what the
+    /// client is certain to send next. 0 when no request is started, its length has not
+    /// arrived, or it is whole (or over the maximum, which `process` refuses).
+    pub fn request_bytes_missing(&self) -> usize {
+        let Some(&[a, b, c, d]) = self.input.get(..4) else {
+            return 0;
+        };
+        let len = u32::from_be_bytes([a, b, c, d]);
+        if len > self.max_packet_len {
+            return 0;
+        }
+        (4 + len as usize).saturating_sub(self.input.len())
+    }
+
     /// Handles complete requests from the input buffer (blocking filesystem calls) and appends
     /// the replies to `out`, stopping when `out.len() >= out_limit` or no complete request
     /// remains. Returns the number of input bytes consumed, so the caller can reopen its receive

@@ -142,6 +142,24 @@ fn requests_split_at_every_byte_boundary() {
 }
 
 #[test]
+fn bytes_missing_counts_the_rest_of_a_started_request() {
+    let (_tmp, mut s) = fresh();
+    assert_eq!(s.request_bytes_missing(), 0);
+    let request = req(REALPATH, 1, B::default().s("."));
+    // Not even the length yet.
+    s.receive(&request[..3]);
+    assert_eq!(s.request_bytes_missing(), 0);
+    s.receive(&request[3..5]);
+    assert_eq!(s.request_bytes_missing(), request.len() - 5);
+    s.receive(&request[5..]);
+    assert_eq!(s.request_bytes_missing(), 0);
+    // A length over the maximum will be refused, not waited for.
+    let (_tmp, mut s) = fresh();
+    s.receive(&(SftpConfig::default().max_packet_len + 1).to_be_bytes());
+    assert_eq!(s.request_bytes_missing(), 0);
+}
+
+#[test]
 fn output_limit_stops_processing_early() {
     let (_tmp, mut s) = fresh();
     let mut bytes = init();

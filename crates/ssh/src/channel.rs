@@ -434,6 +434,14 @@ impl Connection {
         }
     }
 
+    /// How many more data bytes the client may send on `channel` before it
+    /// needs a window adjust.
+    pub fn channel_receive_window(&mut self, channel: ChannelId) -> usize {
+        self.channels
+            .get(channel.0)
+            .map_or(0, |ch| ch.local_window as usize)
+    }
+
     /// Bytes received on `channel` that the driver has not taken yet.
     pub fn channel_pending_data(&mut self, channel: ChannelId) -> usize {
         self.channels.get(channel.0).map_or(0, |ch| ch.inbox.len())

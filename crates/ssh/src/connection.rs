@@ -147,6 +147,12 @@ impl Connection {
         self.process_input();
     }
 
+    /// Bytes read from the socket that are not yet a whole packet (the start
+    /// of one still arriving).
+    pub fn input_buffered(&self) -> usize {
+        self.decoder.buffered()
+    }
+
     /// Memory the connection holds in its buffers, for diagnostics and
     /// memory tests.
     pub fn buffered_capacity(&self) -> usize {

@@ -6,6 +6,7 @@
 use super::directory::UserDirectory;
 use super::engine::Engine;
 use super::engine_channel::{earliest, EngineChannel};
+use super::rcvlowat::LowWater;
 use super::user_fs;
 use crate::users::UserPolicy;
 use std::collections::HashMap;
@@ -66,6 +67,7 @@ pub async fn serve(
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     let mut channels: HashMap<ChannelId, EngineChannel> = HashMap::new();
     let mut user: Option<String> = None;
+    let mut low_water = LowWater::new();
 
     'serve: loop {
         while let Some(ev) = conn.poll_event() {
@@ -85,11 +87,13 @@ pub async fn serve(
         let mut busy = false;
         let mut limit_wake: Option<Instant> = None;
         let mut waits_for_output = false;
+        let mut input_missing = 0;
         for (&channel, ch) in channels.iter_mut() {
             let pump = ch.pump(&mut conn, channel, &done_tx);
             busy |= pump.busy;
             waits_for_output |= pump.waits_for_output;
             limit_wake = earliest(limit_wake, pump.wake_at);
+            input_missing = input_missing.max(pump.input_missing);
         }
         // Written straight from the core's transmit buffer; readiness is
         // waited for only once the socket is full.
@@ -113,13 +117,25 @@ pub async fn serve(
         busy |= waits_for_output && !write_blocked;
         let timeout = conn.poll_timeout();
         let reading = conn.closed().is_none() && conn.pending_output_len() < MAX_UNWRITTEN;
+        // Bytes the client is certain to send, less those already read as
+        // part of a packet still arriving (they may be the same bytes).
+        let certain = input_missing.saturating_sub(conn.input_buffered());
+        let low_water_patience = if reading && !busy {
+            low_water.before_wait(rd.as_ref(), certain, Instant::now())
+        } else {
+            None
+        };
         tokio::select! {
             // Readiness first, then a read straight into the core's receive
             // buffer: no per-connection read buffer while idle, and no copy.
-            r = rd.readable(), if reading => match r {
-                Ok(()) => read_available(&rd, &mut conn),
-                Err(_) => conn.handle_eof(),
-            },
+            r = rd.readable(), if reading => {
+                low_water.woke();
+                match r {
+                    Ok(()) => read_available(&rd, &mut conn),
+                    Err(_) => conn.handle_eof(),
+                }
+            }
+            _ = sleep_until(low_water_patience), if low_water_patience.is_some() => low_water.give_up(),
             w = wr.writable(), if write_blocked => if w.is_err() {
                 break;
             },

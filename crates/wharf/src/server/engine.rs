@@ -41,6 +41,16 @@ impl Engine {
         }
     }
 
+    /// Input bytes the client is certain to send next: the rest of an SFTP
+    /// request that has started to arrive, or of the file an SCP upload is
+    /// in. The driver may wait for that much before waking up.
+    pub fn input_missing(&self) -> usize {
+        match self {
+            Engine::Sftp(s) => s.request_bytes_missing(),
+            Engine::Scp(s) => usize::try_from(s.input_bytes_missing()).unwrap_or(usize::MAX),
+        }
+    }
+
     /// Whether the buffered input gives `process` something to do. SFTP
     /// waits for a whole request; SCP can use any bytes (file data).
     pub fn has_input_work(&self) -> bool {

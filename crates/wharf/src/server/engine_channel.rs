@@ -89,6 +89,10 @@ pub(super) struct Pump {
     /// A reply waits for the connection's unwritten output to drain: come
     /// back once the driver has written it (no client message need come).
     pub waits_for_output: bool,
+    /// Data bytes the client is certain to send on this channel before the
+    /// engine needs anything else: the rest of a request or file that has
+    /// started, within the window the client has.
+    pub input_missing: usize,
 }
 
 impl EngineChannel {
@@ -161,9 +165,8 @@ impl EngineChannel {
                         _ => None,
                     };
                     return Pump {
-                        busy: false,
                         wake_at,
-                        waits_for_output: false,
+                        ..Pump::default()
                     };
                 }
             }
@@ -214,6 +217,14 @@ impl EngineChannel {
                 Ok(())
             };
             if !work || room.is_err() {
+                // Under an upload limit input waits for tokens, not bytes.
+                let input_missing = if !work && self.upload.is_none() {
+                    engine
+                        .input_missing()
+                        .min(conn.channel_receive_window(channel))
+                } else {
+                    0
+                };
                 // A request still arriving waits where the rest of it will
                 // be decrypted (see `Engine::return_unparsed`).
                 if self.upload.is_none() {
@@ -224,6 +235,7 @@ impl EngineChannel {
                     busy: false,
                     wake_at: earliest(input_wake, window_wake),
                     waits_for_output: matches!(self.waiting, Some(Wait::Output)),
+                    input_missing,
                 };
             }
             self.kick = false;
@@ -273,8 +285,7 @@ impl EngineChannel {
         }
         Pump {
             busy: true,
-            wake_at: None,
-            waits_for_output: false,
+            ..Pump::default()
         }
     }
 

@@ -6,6 +6,7 @@ pub mod directory;
 mod engine;
 mod engine_channel;
 mod rate;
+mod rcvlowat;
 pub mod user_fs;
 
 pub use connection::Shared;
