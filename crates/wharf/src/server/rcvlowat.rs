@@ -49,11 +49,24 @@ impl LowWater {
         certain: usize,
         now: Instant,
     ) -> Option<Instant> {
-        let target = if self.paused || certain < MIN_MARK {
+        let mut target = if self.paused || certain < MIN_MARK {
             1
         } else {
             certain.min(MAX_MARK)
         };
+        if target > 1 && target != self.mark {
+            // Linux grows the receive buffer for a mark it cannot hold and
+            // then clamps the TCP window to the mark until autotuning grows
+            // the buffer again: on a long path that would slow the client.
+            // Staying well inside the buffer the socket has avoids both.
+            let buffer = socket2::SockRef::from(socket)
+                .recv_buffer_size()
+                .unwrap_or(0);
+            target = target.min(buffer / 4);
+            if target < MIN_MARK {
+                target = 1;
+            }
+        }
         if target != self.mark {
             match set(socket, target) {
                 Ok(()) => {
@@ -148,6 +161,20 @@ mod tests {
         let (server, _) = listener.accept().unwrap();
         let mut lw = LowWater::new();
         let now = Instant::now();
+        // Within a quarter of the receive buffer the socket has.
+        let buffer = socket2::SockRef::from(&server).recv_buffer_size().unwrap();
+        lw.before_wait(&server, 10 << 20, now);
+        assert_eq!(
+            low_water(&server) as usize,
+            (buffer / 4).min(MAX_MARK),
+            "buffer {buffer}"
+        );
+        lw.give_up();
+        lw.before_wait(&server, 0, now);
+        lw.woke();
+        socket2::SockRef::from(&server)
+            .set_recv_buffer_size(4 << 20)
+            .unwrap();
         // Too little to be worth it.
         assert_eq!(lw.before_wait(&server, MIN_MARK - 1, now), None);
         assert_eq!(low_water(&server), 1);
