@@ -52,6 +52,12 @@ impl KexState {
 }
 
 impl Connection {
+    /// Whether a key exchange is under way (from either side's KEXINIT to
+    /// the client's NEWKEYS): the client sends no channel data meanwhile.
+    pub fn key_exchange_in_progress(&self) -> bool {
+        !matches!(self.kex, KexState::Idle)
+    }
+
     /// Sends our KEXINIT, opening a key exchange.
     pub(crate) fn start_kex(&mut self) {
         let init = negotiate::server_kexinit(&self.config, self.session_id.is_none());

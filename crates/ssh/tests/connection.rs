@@ -433,6 +433,17 @@ fn data_filled_in_place_spans_packets_and_respects_the_window() {
 }
 
 #[test]
+fn a_key_exchange_is_in_progress_from_kexinit_until_it_completes() {
+    let mut c = Client::new(config());
+    assert!(c.conn.key_exchange_in_progress(), "the first one");
+    c.login();
+    assert!(!c.conn.key_exchange_in_progress());
+    let init = c.kexinit();
+    c.send(&init);
+    assert!(c.conn.key_exchange_in_progress());
+}
+
+#[test]
 fn the_transmit_buffer_is_reused_for_a_while_then_freed() {
     let mut c = Client::new(config());
     c.login();

@@ -119,7 +119,13 @@ pub async fn serve(
         let reading = conn.closed().is_none() && conn.pending_output_len() < MAX_UNWRITTEN;
         // Bytes the client is certain to send, less those already read as
         // part of a packet still arriving (they may be the same bytes).
-        let certain = input_missing.saturating_sub(conn.input_buffered());
+        // During a key exchange the client sends no channel data until its
+        // NEWKEYS, only the exchange's own small messages.
+        let certain = if conn.key_exchange_in_progress() {
+            0
+        } else {
+            input_missing.saturating_sub(conn.input_buffered())
+        };
         let low_water_patience = if reading && !busy {
             low_water.before_wait(rd.as_ref(), certain, Instant::now())
         } else {
@@ -129,7 +135,7 @@ pub async fn serve(
             // Readiness first, then a read straight into the core's receive
             // buffer: no per-connection read buffer while idle, and no copy.
             r = rd.readable(), if reading => {
-                low_water.woke();
+                low_water.woke(Instant::now());
                 match r {
                     Ok(()) => read_available(&rd, &mut conn),
                     Err(_) => conn.handle_eof(),

@@ -21,7 +21,8 @@ const MIN_MARK: usize = 16 * 1024;
 const MAX_MARK: usize = 256 * 1024;
 /// A client can stop sending in the middle of a request: one that starts a
 /// key exchange sends nothing else until we answer it. If no wake-up came
-/// for this long after the mark was raised, it is dropped until data comes.
+/// for this long after the mark was raised or the socket last woke us, the
+/// mark is dropped until data comes.
 const PATIENCE: Duration = Duration::from_millis(10);
 
 /// The mark a connection's socket has, and when to stop relying on it.
@@ -81,9 +82,13 @@ impl LowWater {
         self.raised_at.map(|t| t + PATIENCE)
     }
 
-    /// The socket woke us: the client is sending.
-    pub(super) fn woke(&mut self) {
+    /// The socket woke us: the client is sending, so the patience starts
+    /// again from now.
+    pub(super) fn woke(&mut self, now: Instant) {
         self.paused = false;
+        if self.mark > 1 {
+            self.raised_at = Some(now);
+        }
     }
 
     /// The patience ran out: wait for any byte until the next wake-up.
@@ -171,7 +176,7 @@ mod tests {
         );
         lw.give_up();
         lw.before_wait(&server, 0, now);
-        lw.woke();
+        lw.woke(now);
         socket2::SockRef::from(&server)
             .set_recv_buffer_size(4 << 20)
             .unwrap();
@@ -181,18 +186,26 @@ mod tests {
         // The rest of a large request: capped, with a deadline.
         assert_eq!(lw.before_wait(&server, 10 << 20, now), Some(now + PATIENCE));
         assert_eq!(low_water(&server), MAX_MARK as libc::c_int);
-        // Unchanged: the deadline still counts from when it was raised.
+        // Unchanged and no wake-up since: the deadline still counts from
+        // when it was raised.
         let later = now + Duration::from_millis(3);
         assert_eq!(
             lw.before_wait(&server, 10 << 20, later),
             Some(now + PATIENCE)
         );
+        // The socket woke us (the mark was met): patience starts again.
+        lw.woke(later);
+        assert_eq!(
+            lw.before_wait(&server, 10 << 20, later),
+            Some(later + PATIENCE)
+        );
+        assert_eq!(low_water(&server), MAX_MARK as libc::c_int);
         // Nothing came in time: back to waking for every byte, no deadline.
         lw.give_up();
         assert_eq!(lw.before_wait(&server, 10 << 20, later), None);
         assert_eq!(low_water(&server), 1);
         // Data came: the mark may rise again.
-        lw.woke();
+        lw.woke(later);
         assert_eq!(
             lw.before_wait(&server, 50_000, later),
             Some(later + PATIENCE)
