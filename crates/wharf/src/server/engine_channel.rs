@@ -217,17 +217,17 @@ impl EngineChannel {
                 Ok(())
             };
             if !work || room.is_err() {
-                // Under an upload limit input waits for tokens, not bytes.
-                let input_missing = if !work && self.upload.is_none() {
-                    engine
-                        .input_missing()
-                        .min(conn.channel_receive_window(channel))
-                } else {
-                    0
-                };
-                // A request still arriving waits where the rest of it will
-                // be decrypted (see `Engine::return_unparsed`).
+                // Under an upload limit input waits for tokens, not bytes,
+                // and bytes given back would be counted twice.
+                let mut input_missing = 0;
                 if self.upload.is_none() {
+                    if !work {
+                        input_missing = engine
+                            .input_missing()
+                            .min(conn.channel_receive_window(channel));
+                    }
+                    // A request still arriving waits where the rest of it
+                    // will be decrypted (see `Engine::return_unparsed`).
                     engine.return_unparsed(conn, channel);
                 }
                 let window_wake = room.err().flatten();
