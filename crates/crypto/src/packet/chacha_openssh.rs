@@ -1,7 +1,7 @@
 //! chacha20-poly1305@openssh.com (OpenSSH PROTOCOL.chacha20poly1305) with
-//! aws-lc's ChaCha20 assembly and our AVX2 Poly1305; byte for byte what
-//! aws-lc-rs's `chacha20_poly1305_openssh` computes, which remains the
-//! path on CPUs without AVX2 (see `mod.rs`).
+//! aws-lc's ChaCha20 assembly and our Poly1305 (AVX2 or scalar); byte for
+//! byte what aws-lc-rs's `chacha20_poly1305_openssh` computes, except on
+//! the rare inputs where aws-lc's Poly1305 is wrong (see `mod.rs`).
 //!
 //! The construct: the 64-byte key is K_2 (first 32 bytes: payload and
 //! Poly1305 key) then K_1 (last 32: packet length). The nonce is the

@@ -24,9 +24,12 @@
 //! constant time.
 //!
 //! chacha20-poly1305@openssh.com runs our own construct (`chacha_openssh`:
-//! aws-lc's ChaCha20 assembly with an AVX2 Poly1305) on CPUs with AVX2,
-//! where aws-lc's SSE2 Poly1305 was half the cost of the cipher; elsewhere
-//! aws-lc-rs's `chacha20_poly1305_openssh`. The two produce identical bytes.
+//! aws-lc's ChaCha20 assembly with our Poly1305, AVX2 where the CPU has it,
+//! 64-bit scalar elsewhere). aws-lc's SSE2 Poly1305 was half the cost of the
+//! cipher, and aws-lc 0.47's x86_64 Poly1305 gets the tag wrong on rare
+//! inputs (see `poly1305::tests::aws_lc_combine_carry_regression`), which
+//! would show as a spurious MAC failure; so aws-lc-rs's
+//! `chacha20_poly1305_openssh` is no longer used on any CPU.
 
 mod block;
 mod chacha_openssh;
@@ -69,7 +72,6 @@ pub mod fuzzing {
 
 use std::fmt;
 
-use aws_lc_rs::aead::chacha20_poly1305_openssh as chacha;
 use zeroize::Zeroize;
 
 use block::{BlockCipher, Direction};
@@ -406,12 +408,9 @@ impl Shape {
     }
 }
 
-// Chacha: aws-lc-rs's chacha20-poly1305 (CPUs without AVX2); ChachaAvx2:
-// ours, with the AVX2 Poly1305.
 enum Sealer {
     None,
-    Chacha(chacha::SealingKey),
-    ChachaAvx2(ChachaPoly),
+    Chacha(ChachaPoly),
     Gcm(Gcm),
     EncryptThenMac { cipher: BlockCipher, mac: Mac },
     EncryptAndMac { cipher: BlockCipher, mac: Mac },
@@ -447,12 +446,7 @@ impl SealingKey {
         let shape = Shape::new(cipher, key, iv, mac)?;
         let imp = match (cipher, mac) {
             (CipherAlg::Chacha20Poly1305, _) => {
-                let key = chacha_key(cipher, key)?;
-                if poly1305::has_avx2() {
-                    Sealer::ChachaAvx2(ChachaPoly::new(key))
-                } else {
-                    Sealer::Chacha(chacha::SealingKey::new(key))
-                }
+                Sealer::Chacha(ChachaPoly::new(chacha_key(cipher, key)?))
             }
             (CipherAlg::Aes128Gcm | CipherAlg::Aes256Gcm, _) => {
                 Sealer::Gcm(Gcm::new(cipher, key, iv)?)
@@ -530,13 +524,6 @@ impl SealingKey {
         match &mut self.imp {
             Sealer::None => Ok(()),
             Sealer::Chacha(key) => {
-                let tag: &mut [u8; chacha::TAG_LEN] = tag
-                    .try_into()
-                    .map_err(|_| PacketCryptoError::Internal("chacha tag length"))?;
-                key.seal_in_place(seq, packet, tag);
-                Ok(())
-            }
-            Sealer::ChachaAvx2(key) => {
                 let tag: &mut [u8; chacha_openssh::TAG_LEN] = tag
                     .try_into()
                     .map_err(|_| PacketCryptoError::Internal("chacha tag length"))?;
@@ -568,10 +555,7 @@ impl fmt::Debug for SealingKey {
 
 enum Opener {
     None,
-    /// aws-lc-rs's chacha20-poly1305 (CPUs without AVX2).
-    Chacha(chacha::OpeningKey),
-    /// Ours, with the AVX2 Poly1305.
-    ChachaAvx2(ChachaPoly),
+    Chacha(ChachaPoly),
     Gcm(Gcm),
     EncryptThenMac {
         cipher: BlockCipher,
@@ -614,12 +598,7 @@ impl OpeningKey {
         let shape = Shape::new(cipher, key, iv, mac)?;
         let imp = match (cipher, mac) {
             (CipherAlg::Chacha20Poly1305, _) => {
-                let key = chacha_key(cipher, key)?;
-                if poly1305::has_avx2() {
-                    Opener::ChachaAvx2(ChachaPoly::new(key))
-                } else {
-                    Opener::Chacha(chacha::OpeningKey::new(key))
-                }
+                Opener::Chacha(ChachaPoly::new(chacha_key(cipher, key)?))
             }
             (CipherAlg::Aes128Gcm | CipherAlg::Aes256Gcm, _) => {
                 Opener::Gcm(Gcm::new(cipher, key, iv)?)
@@ -694,10 +673,6 @@ impl OpeningKey {
         match &mut self.imp {
             Opener::None | Opener::Gcm(_) | Opener::EncryptThenMac { .. } => be_u32(header),
             Opener::Chacha(key) => match header.first_chunk::<4>() {
-                Some(enc) => u32::from_be_bytes(key.decrypt_packet_length(seq, *enc)),
-                None => u32::MAX,
-            },
-            Opener::ChachaAvx2(key) => match header.first_chunk::<4>() {
                 Some(enc) => u32::from_be_bytes(key.decrypt_length(seq, *enc)),
                 None => u32::MAX,
             },
@@ -771,18 +746,6 @@ impl OpeningKey {
         match &mut self.imp {
             Opener::None => Ok(()),
             Opener::Chacha(key) => {
-                let tag: &[u8; chacha::TAG_LEN] = tag
-                    .try_into()
-                    .map_err(|_| PacketCryptoError::Internal("chacha tag length"))?;
-                // aws-lc verifies the Poly1305 tag over the encrypted length
-                // and body, in constant time, before decrypting the body.
-                key.open_in_place(seq, packet, tag)
-                    .map_err(|_| PacketCryptoError::AuthFailed)?;
-                let (len, _) = split_length_mut(packet, shape.block_size)?;
-                *len = key.decrypt_packet_length(seq, *len);
-                Ok(())
-            }
-            Opener::ChachaAvx2(key) => {
                 let tag: &[u8; chacha_openssh::TAG_LEN] = tag
                     .try_into()
                     .map_err(|_| PacketCryptoError::Internal("chacha tag length"))?;
@@ -830,10 +793,13 @@ impl fmt::Debug for OpeningKey {
     }
 }
 
-fn chacha_key(cipher: CipherAlg, key: &[u8]) -> Result<&[u8; chacha::KEY_LEN], PacketCryptoError> {
+fn chacha_key(
+    cipher: CipherAlg,
+    key: &[u8],
+) -> Result<&[u8; chacha_openssh::KEY_LEN], PacketCryptoError> {
     key.try_into().map_err(|_| PacketCryptoError::BadKeyLength {
         alg: cipher.name(),
-        expected: chacha::KEY_LEN,
+        expected: chacha_openssh::KEY_LEN,
         got: key.len(),
     })
 }

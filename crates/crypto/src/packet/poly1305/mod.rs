@@ -51,6 +51,7 @@ pub(crate) fn poly1305(key: &[u8; KEY_LEN], msg: &[u8]) -> [u8; TAG_LEN] {
 
 /// Whether [`poly1305`] has a vectorised path on this CPU (the result of
 /// the detection is cached by std, so this is one relaxed atomic load).
+#[cfg(test)]
 pub(crate) fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
