@@ -604,11 +604,14 @@ impl Connection {
     /// eighth of the window used is given back in one WINDOW_ADJUST, so a
     /// client on a long path never waits for a whole round trip's worth.
     ///
-    /// A client that has used most of its window while everything it sent
-    /// has been used too is held back by the window, not by us: its window
-    /// then doubles, up to `channel_window_max`.
+    /// The window grows, up to `channel_window_max`, only while we keep up
+    /// (what the client sent has been taken): to the transport's receive
+    /// buffer (see `set_transport_receive_buffer`), and, doubling, for a
+    /// client that has used most of its window, which is then held back by
+    /// the window rather than by us.
     pub fn channel_consumed(&mut self, channel: ChannelId, n: usize) {
         let window_max = self.config.channel_window_max;
+        let path_window = u32::try_from(self.transport_receive_buffer).unwrap_or(u32::MAX);
         let Some(ch) = self.channels.get(channel.0) else {
             return;
         };
@@ -620,11 +623,16 @@ impl Connection {
             let mut add = ch.consumed;
             let waiting_on_window = ch.local_window < ch.window_size / 4;
             let keeping_up = ch.inbox.len() < (ch.window_size / 8) as usize;
-            if waiting_on_window && keeping_up && ch.window_size < window_max {
-                let grown = ch.window_size.saturating_mul(2).min(window_max);
-                add = add.saturating_add(grown - ch.window_size);
-                ch.window_size = grown;
+            let mut grown = ch.window_size;
+            if keeping_up {
+                grown = grown.max(path_window);
+                if waiting_on_window {
+                    grown = grown.max(ch.window_size.saturating_mul(2));
+                }
             }
+            let grown = grown.min(window_max).max(ch.window_size);
+            add = add.saturating_add(grown - ch.window_size);
+            ch.window_size = grown;
             ch.consumed = 0;
             ch.local_window = ch.local_window.saturating_add(add);
             let remote_id = ch.remote_id;

@@ -67,6 +67,9 @@ pub struct Connection {
     last_received: Instant,
     /// Keepalives sent since then without any packet in return.
     alive_probes: u32,
+    /// The transport's receive buffer as the driver last saw it (0:
+    /// unknown); see `set_transport_receive_buffer`.
+    pub(crate) transport_receive_buffer: usize,
 }
 
 impl Connection {
@@ -77,6 +80,7 @@ impl Connection {
             login_deadline: config.login_grace_time.map(|t| now + t),
             last_received: now,
             alive_probes: 0,
+            transport_receive_buffer: 0,
             config,
             client_version: None,
             decoder: Decoder::new(),
@@ -151,6 +155,19 @@ impl Connection {
     /// of one still arriving).
     pub fn input_buffered(&self) -> usize {
         self.decoder.buffered()
+    }
+
+    /// Tells the core how large the transport's receive buffer is now
+    /// (SO_RCVBUF, which Linux grows to about twice what the path delivers
+    /// in a round trip). A channel whose client keeps sending, while we
+    /// keep up, gets a window at least this large (up to
+    /// `channel_window_max`): the path can then carry as much in flight as
+    /// TCP itself would, as in HPN-SSH. Seen from here, a client held back
+    /// by its window on a long path looks like one with window to spare,
+    /// because most of what it may send is on its way; the buffer size is
+    /// the kernel's own measure of the path.
+    pub fn set_transport_receive_buffer(&mut self, bytes: usize) {
+        self.transport_receive_buffer = bytes;
     }
 
     /// Memory the connection holds in its buffers, for diagnostics and

@@ -561,6 +561,56 @@ fn the_window_grows_for_a_client_held_back_by_it_and_only_then() {
 }
 
 #[test]
+fn the_window_grows_to_the_transport_receive_buffer_while_we_keep_up() {
+    let mut cfg = config();
+    cfg.channel_window = 8000;
+    cfg.channel_window_max = 30_000;
+    cfg.channel_max_packet = 8000;
+    let mut c = Client::new(cfg);
+    c.login();
+    let id = c.open_session(1 << 20, 32768);
+    let ch = ChannelId(id);
+    let data = |c: &mut Client, n: usize| {
+        let mut d = vec![msg::CHANNEL_DATA];
+        d.put_u32(id);
+        d.put_string(&vec![1u8; n]);
+        c.send(&d);
+    };
+    let adjust = |c: &mut Client| {
+        let adj = c.expect(msg::CHANNEL_WINDOW_ADJUST);
+        let mut r = Reader::new(&adj[1..]);
+        assert_eq!(r.u32().unwrap(), 7);
+        r.u32().unwrap()
+    };
+    let mut buf = Vec::new();
+    // A buffer smaller than the window changes nothing.
+    c.conn.set_transport_receive_buffer(5000);
+    data(&mut c, 1000);
+    c.conn.channel_take_data(ch, &mut buf);
+    c.conn.channel_consumed(ch, 1000);
+    assert_eq!(adjust(&mut c), 1000);
+    // The kernel grew the buffer: the window follows, though the client
+    // used only an eighth of it (on a long path the rest is in flight).
+    c.conn.set_transport_receive_buffer(12_000);
+    data(&mut c, 1000);
+    c.conn.channel_take_data(ch, &mut buf);
+    c.conn.channel_consumed(ch, 1000);
+    assert_eq!(adjust(&mut c), 1000 + 4000);
+    // The client may now have 12,000 outstanding.
+    data(&mut c, 8000);
+    data(&mut c, 4000);
+    assert!(!c.is_disconnected());
+    // Behind (the data still waits): no growth, whatever the buffer.
+    c.conn.set_transport_receive_buffer(100_000);
+    c.conn.channel_consumed(ch, 1500);
+    assert_eq!(adjust(&mut c), 1500);
+    // Caught up: grows to the buffer, but not past the cap.
+    c.conn.channel_take_data(ch, &mut buf);
+    c.conn.channel_consumed(ch, 10_500);
+    assert_eq!(adjust(&mut c), 10_500 + 18_000);
+}
+
+#[test]
 fn channel_data_waits_in_the_inbox_until_taken_in_order() {
     let mut c = Client::new(config());
     c.login();

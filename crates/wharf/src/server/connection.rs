@@ -25,6 +25,11 @@ use wharf_ssh::{ChannelId, ChannelRequest, Connection, Event, ServerConfig};
 const MAX_UNWRITTEN: usize = 8 * 1024 * 1024;
 /// Socket reads per wake-up before the engines get the data.
 const MAX_READS_PER_WAKE: usize = 4;
+/// Bytes read between two looks at the socket's receive buffer size, which
+/// sizes channel windows to the path (`Connection::set_transport_receive_buffer`):
+/// one getsockopt per MiB follows Linux's autotuning closely enough, which
+/// changes the size at most once a round trip.
+const RECEIVE_BUFFER_CHECK_BYTES: usize = 1 << 20;
 
 const REFUSAL: &[u8] = b"This service allows sftp and scp connections only.\r\n";
 
@@ -68,6 +73,7 @@ pub async fn serve(
     let mut channels: HashMap<ChannelId, EngineChannel> = HashMap::new();
     let mut user: Option<String> = None;
     let mut low_water = LowWater::new();
+    let mut read_since_buffer_check = 0usize;
 
     'serve: loop {
         while let Some(ev) = conn.poll_event() {
@@ -137,7 +143,15 @@ pub async fn serve(
             r = rd.readable(), if reading => {
                 low_water.woke(Instant::now());
                 match r {
-                    Ok(()) => read_available(&rd, &mut conn),
+                    Ok(()) => {
+                        read_since_buffer_check += read_available(&rd, &mut conn);
+                        if read_since_buffer_check >= RECEIVE_BUFFER_CHECK_BYTES {
+                            read_since_buffer_check = 0;
+                            if let Ok(bytes) = socket2::SockRef::from(rd.as_ref()).recv_buffer_size() {
+                                conn.set_transport_receive_buffer(bytes);
+                            }
+                        }
+                    }
                     Err(_) => conn.handle_eof(),
                 }
             }
@@ -171,9 +185,9 @@ pub async fn serve(
 
 /// Reads what the socket has, a few reads at most, before the engines run:
 /// an upload then reaches the engine in larger batches (fewer, larger
-/// writes to the file, fewer trips through the loop).
-fn read_available(rd: &tokio::net::tcp::OwnedReadHalf, conn: &mut Connection) {
-    read_some(rd, conn);
+/// writes to the file, fewer trips through the loop). Returns the bytes read.
+fn read_available(rd: &tokio::net::tcp::OwnedReadHalf, conn: &mut Connection) -> usize {
+    let read = read_some(rd, conn);
     if conn.user().is_none() {
         // Until login, acknowledge at once what was read. A client that
         // leaves Nagle's algorithm on (OpenSSH for scp and sftp) holds its
@@ -183,11 +197,14 @@ fn read_available(rd: &tokio::net::tcp::OwnedReadHalf, conn: &mut Connection) {
         // calls per connection; after login, ACKs are left to the kernel.
         let _ = socket2::SockRef::from(rd.as_ref()).set_tcp_quickack(true);
     }
+    read
 }
 
-fn read_some(rd: &tokio::net::tcp::OwnedReadHalf, conn: &mut Connection) {
+/// Reads into the core's receive buffer; returns the bytes read.
+fn read_some(rd: &tokio::net::tcp::OwnedReadHalf, conn: &mut Connection) -> usize {
     use std::io::{ErrorKind, Read};
     let stream = rd.as_ref();
+    let mut total = 0;
     for _ in 0..MAX_READS_PER_WAKE {
         let space = conn.input_space();
         let room = space.len();
@@ -208,22 +225,30 @@ fn read_some(rd: &tokio::net::tcp::OwnedReadHalf, conn: &mut Connection) {
             Ok(n)
         });
         match result {
-            Ok(0) => return conn.handle_eof(),
+            Ok(0) => {
+                conn.handle_eof();
+                return total;
+            }
             Ok(n) => {
                 conn.handle_input_read(Instant::now(), n);
+                total += n;
                 if conn.closed().is_some() {
-                    return;
+                    return total;
                 }
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
                 if short_read > 0 {
                     conn.handle_input_read(Instant::now(), short_read);
                 }
-                return;
+                return total + short_read;
             }
-            Err(_) => return conn.handle_eof(),
+            Err(_) => {
+                conn.handle_eof();
+                return total;
+            }
         }
     }
+    total
 }
 
 async fn sleep_until(t: Option<Instant>) {
