@@ -38,8 +38,8 @@ REPO = HERE.parent
 USER = "wharfbench"
 SERVERS = ["openssh", "proftpd", "wharf"]  # table columns
 ACTIVE = list(SERVERS)  # the ones measured (--servers)
-LABEL = {"openssh": "OpenSSH", "proftpd": "ProFTPD", "wharf": "Wharf"}
-PORTS = {"openssh": 2201, "proftpd": 2202, "wharf": 2203}
+LABEL = {"openssh": "OpenSSH", "proftpd": "ProFTPD", "wharf": "Wharf", "russh": "russh"}
+PORTS = {"openssh": 2201, "proftpd": 2202, "wharf": 2203, "russh": 2204}
 CGROOT = Path("/sys/fs/cgroup/cpuacct/wharf-bench")
 # The 50 ms path: client namespace, server namespace, their TUN addresses.
 NS_C, NS_S = "wharfbench-c", "wharfbench-s"
@@ -47,6 +47,11 @@ ADDR_C, ADDR_S = "10.77.0.1", "10.77.0.2"
 # The relay that makes it: bench/tunrelay (Rust, built by bench/run) when
 # built, else relay.py (same command line; slower, see bench/README.md).
 TUNRELAY = HERE / "tunrelay" / "target" / "release" / "tunrelay"
+
+
+# The minimal russh + russh-sftp server issue 6 names as a reference
+# (bench/russh-peer, built by bench/run); measured in its own section.
+RUSSH_PEER = HERE / "russh-peer" / "target" / "release" / "russh-peer"
 
 
 def relay_cmd() -> list:
@@ -66,7 +71,7 @@ CIPHERS = [
     ("aes128-ctr+hmac-sha2-256-etm", "aes128-ctr", "hmac-sha2-256-etm@openssh.com"),
 ]
 BULK_OPS = ["sftp get", "sftp put", "scp -O get", "scp -O put"]
-SECTIONS = ["crypto", "bulk", "login", "memory", "small", "wan"]
+SECTIONS = ["crypto", "bulk", "russh", "login", "memory", "small", "wan"]
 GIB = 1 << 30
 MIB = 1 << 20
 
@@ -120,7 +125,7 @@ class Result:
 
     def add(self, server: str, v: float | None) -> None:
         if v is not None:
-            self.values[server].append(v)
+            self.values.setdefault(server, []).append(v)
 
 
 class Results:
@@ -237,7 +242,7 @@ class Setup:
         (self.etc / "proftpd" / "authorized_keys").write_text(rfc)
         hostpub = Path(str(host) + ".pub").read_text().split()[:2]
         lines = []
-        for s in SERVERS:
+        for s in PORTS:
             for addr in ("127.0.0.1", ADDR_S):
                 lines.append(f"[{addr}]:{PORTS[s]} {hostpub[0]} {hostpub[1]}")
         self.known_hosts.write_text("\n".join(lines) + "\n")
@@ -404,6 +409,10 @@ class Server:
             return ["/usr/sbin/sshd", "-D", "-e", "-f", s.sshd_config(self.addr, self.tag)]
         if self.name == "proftpd":
             return ["/usr/sbin/proftpd", "-n", "-q", "-c", s.proftpd_config(self.addr, self.tag)]
+        if self.name == "russh":
+            return ["setpriv", f"--reuid={s.uid}", f"--regid={s.gid}", "--init-groups", RUSSH_PEER,
+                    "--listen", f"{self.addr}:{self.port}", "--host-key", s.etc / "wharf" / "host_ed25519",
+                    "--user-key", f"{s.key}.pub", "--root", s.home]
         # Wharf runs as the bench user, like the session processes of the
         # other two (it needs no privilege to jail a user).
         return ["setpriv", f"--reuid={s.uid}", f"--regid={s.gid}", "--init-groups",
@@ -644,6 +653,49 @@ def section_bulk(ctx) -> None:
                     finally:
                         dl.unlink(missing_ok=True)
                         up.unlink(missing_ok=True)
+
+
+RUSSH_OPS = ["sftp get", "sftp put"]
+
+
+def section_russh(ctx) -> None:
+    """sftp get and put of the bulk file with aes128-gcm, Wharf against the
+    minimal russh + russh-sftp server, alternating, measured as in bulk."""
+    setup, z = ctx.setup, ctx.sizes
+    if "wharf" not in ACTIVE:
+        return
+    if not os.access(RUSSH_PEER, os.X_OK):
+        ctx.res.notes.append("russh section skipped: bench/russh-peer was not built (see bench/run's output)")
+        return
+    gib = z.big / GIB
+    dl = setup.client / "dl.bin"
+    up = setup.home / "up.bin"
+    cipher = "aes128-gcm@openssh.com"
+    russh = Server("russh", setup)
+    servers = {"wharf": ctx.servers["wharf"], "russh": russh}
+    russh.start()
+    try:
+        for rep in range(ctx.reps):
+            for op in RUSSH_OPS:
+                row = ctx.res.row("russh", f"{op}, aes128-gcm", "server CPU s/GiB")
+                for name in (["wharf", "russh"] if rep % 2 == 0 else ["russh", "wharf"]):
+                    srv = servers[name]
+                    cmd = f"get big.bin {dl}\n" if op == "sftp get" else f"put {setup.client_big} up.bin\n"
+                    try:
+                        login_cpu, _ = measure_cpu(srv, lambda: sftp_batch(setup, srv, "", cipher))
+                        cpu, wall = measure_cpu(srv, lambda: sftp_batch(setup, srv, cmd, cipher))
+                        got, want = (dl, setup.big) if op == "sftp get" else (up, setup.client_big)
+                        if not same_file(got, want):
+                            raise RuntimeError(f"{got} differs from {want}")
+                        row.add(name, max(cpu - login_cpu, 0.0) / gib)
+                        log(f"russh section {op} {name}: {cpu:.3f} s CPU, {wall:.2f} s wall")
+                    except (RuntimeError, subprocess.TimeoutExpired) as e:
+                        ctx.res.notes.append(f"{LABEL[name]} failed {op} in the russh section: {str(e)[-200:]}")
+                    finally:
+                        dl.unlink(missing_ok=True)
+                        up.unlink(missing_ok=True)
+    finally:
+        russh.stop()
 
 
 def server_log_reason(setup: Setup, name: str) -> str | None:
@@ -949,6 +1001,11 @@ def evaluate_targets(ctx) -> None:
                 q = ratio(res, "bulk", m)
                 add(f"server CPU/GiB, {m}", q, "≤ 0.4×", None if q is None else q <= 0.4)
     for op, ref in (("sftp get", 0.42), ("sftp put", 0.68)):
+        r = res.get("russh", f"{op}, aes128-gcm")
+        if r:
+            q = ratio(res, "russh", r.metric, "wharf", "russh")
+            add(f"{op}, aes128-gcm below a minimal russh server, both measured in this run", q, "< 1×",
+                None if q is None else q < 1, "Wharf/russh")
         r = res.get("bulk", f"{op}, aes128-gcm")
         if r:
             v = med(r.values["wharf"])
@@ -1018,6 +1075,7 @@ SECTION_TITLE = {
     "login": "Server CPU per login (curve25519-sha256, ssh-ed25519 host and user keys)",
     "memory": "Memory per idle authenticated SFTP session (PSS of the server's cgroup)",
     "small": "Small files and listing (server CPU, net of one login)",
+    "russh": "Against a minimal russh + russh-sftp server (server CPU per GiB, net of one login)",
     "wan": "50 ms round trip (TUN relay between two network namespaces), wall MB/s",
 }
 
@@ -1041,7 +1099,14 @@ def render(ctx) -> tuple[str, list[list[str]]]:
             continue
         lines.append(f"## {SECTION_TITLE[sec]}")
         lines.append("")
-        if sec in ("crypto",):
+        if sec == "russh":
+            lines.append("| measure | unit | Wharf | russh | Wharf/russh |")
+            lines.append("|---|---|---|---|---|")
+            for r in rows:
+                q = ratio(res, r.section, r.metric, "wharf", "russh")
+                lines.append(f"| {r.metric} | {r.unit} | {fmt_cell(r.values.get('wharf', []))} | "
+                             f"{fmt_cell(r.values.get('russh', []))} | {fmt_num(q) + '×' if q is not None else '–'} |")
+        elif sec in ("crypto",):
             lines.append("| measure | unit | value |")
             lines.append("|---|---|---|")
             for r in rows:
@@ -1135,6 +1200,10 @@ def method_notes(ctx) -> list[str]:
         "holding packets 0 ms: on a small machine client, relay and server share the cores, and these rows show "
         "what the three manage together without the delay; the \"share\" row divides each server's 50 ms "
         "upload by its own no-delay upload.",
+        "russh: bench/russh-peer, a minimal server on russh 0.65.1 and russh-sftp 3.0.1 (aws-lc-rs crypto, "
+        "as Wharf's AES-GCM): public-key login, the sftp subsystem with the operations OpenSSH's sftp needs "
+        "for get and put, files read and written with pread/pwrite; run as the bench user like Wharf, and "
+        "measured like the bulk rows, Wharf and russh alternating.",
         "Crypto: `openssl speed -evp` with 16 KiB blocks, one process (one core).",
     ]
 
@@ -1203,7 +1272,7 @@ def main() -> None:
         ctx.sizes.mem_max = args.mem_max
         ctx.sizes.mem_steps = [s for s in ctx.sizes.mem_steps if s < args.mem_max]
     ctx.servers = {n: Server(n, ctx.setup) for n in ACTIVE}
-    needs_servers = any(s in ctx.only for s in ("bulk", "login", "memory", "small"))
+    needs_servers = any(s in ctx.only for s in ("bulk", "russh", "login", "memory", "small"))
     interrupted = False
 
     def on_term(*_):
