@@ -45,7 +45,11 @@ struct SshSession {
 impl russh::server::Handler for SshSession {
     type Error = anyhow::Error;
 
-    async fn auth_publickey(&mut self, _user: &str, key: VerifiedPublicKey<'_>) -> Result<Auth, Self::Error> {
+    async fn auth_publickey(
+        &mut self,
+        _user: &str,
+        key: VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
         if key.public_key.key_data() == self.server.user_key.key_data() {
             Ok(Auth::Accept)
         } else {
@@ -64,7 +68,11 @@ impl russh::server::Handler for SshSession {
         Ok(())
     }
 
-    async fn channel_eof(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
+    async fn channel_eof(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
         session.close(channel)?;
         Ok(())
     }
@@ -134,7 +142,11 @@ impl russh_sftp::server::Handler for Sftp {
         StatusCode::OpUnsupported
     }
 
-    async fn init(&mut self, _version: u32, _ext: HashMap<String, String>) -> Result<Version, StatusCode> {
+    async fn init(
+        &mut self,
+        _version: u32,
+        _ext: HashMap<String, String>,
+    ) -> Result<Version, StatusCode> {
         Ok(Version::new())
     }
 
@@ -147,34 +159,62 @@ impl russh_sftp::server::Handler for Sftp {
         if clean == "/." {
             clean = "/".into();
         }
-        Ok(Name { id, files: vec![SftpFile::dummy(&clean)] })
+        Ok(Name {
+            id,
+            files: vec![SftpFile::dummy(&clean)],
+        })
     }
 
     async fn stat(&mut self, id: u32, path: String) -> Result<Attrs, StatusCode> {
         let m = std::fs::metadata(self.path(&path)).map_err(io_status)?;
-        Ok(Attrs { id, attrs: FileAttributes::from(&m) })
+        Ok(Attrs {
+            id,
+            attrs: FileAttributes::from(&m),
+        })
     }
 
     async fn lstat(&mut self, id: u32, path: String) -> Result<Attrs, StatusCode> {
         let m = std::fs::symlink_metadata(self.path(&path)).map_err(io_status)?;
-        Ok(Attrs { id, attrs: FileAttributes::from(&m) })
+        Ok(Attrs {
+            id,
+            attrs: FileAttributes::from(&m),
+        })
     }
 
     async fn fstat(&mut self, id: u32, handle: String) -> Result<Attrs, StatusCode> {
         let f = self.files.get(&handle).ok_or(StatusCode::Failure)?;
         let m = f.metadata().map_err(io_status)?;
-        Ok(Attrs { id, attrs: FileAttributes::from(&m) })
+        Ok(Attrs {
+            id,
+            attrs: FileAttributes::from(&m),
+        })
     }
 
-    async fn setstat(&mut self, id: u32, _path: String, _attrs: FileAttributes) -> Result<Status, StatusCode> {
+    async fn setstat(
+        &mut self,
+        id: u32,
+        _path: String,
+        _attrs: FileAttributes,
+    ) -> Result<Status, StatusCode> {
         Ok(ok(id))
     }
 
-    async fn fsetstat(&mut self, id: u32, _handle: String, _attrs: FileAttributes) -> Result<Status, StatusCode> {
+    async fn fsetstat(
+        &mut self,
+        id: u32,
+        _handle: String,
+        _attrs: FileAttributes,
+    ) -> Result<Status, StatusCode> {
         Ok(ok(id))
     }
 
-    async fn open(&mut self, id: u32, filename: String, pflags: OpenFlags, _attrs: FileAttributes) -> Result<Handle, StatusCode> {
+    async fn open(
+        &mut self,
+        id: u32,
+        filename: String,
+        pflags: OpenFlags,
+        _attrs: FileAttributes,
+    ) -> Result<Handle, StatusCode> {
         let opts: std::fs::OpenOptions = pflags.into();
         let f = opts.open(self.path(&filename)).map_err(io_status)?;
         self.next += 1;
@@ -188,7 +228,13 @@ impl russh_sftp::server::Handler for Sftp {
         Ok(ok(id))
     }
 
-    async fn read(&mut self, id: u32, handle: String, offset: u64, len: u32) -> Result<Data, StatusCode> {
+    async fn read(
+        &mut self,
+        id: u32,
+        handle: String,
+        offset: u64,
+        len: u32,
+    ) -> Result<Data, StatusCode> {
         let f = self.files.get(&handle).ok_or(StatusCode::Failure)?;
         let mut data = vec![0u8; len.min(256 * 1024) as usize];
         let n = f.read_at(&mut data, offset).map_err(io_status)?;
@@ -199,7 +245,13 @@ impl russh_sftp::server::Handler for Sftp {
         Ok(Data { id, data })
     }
 
-    async fn write(&mut self, id: u32, handle: String, offset: u64, data: Vec<u8>) -> Result<Status, StatusCode> {
+    async fn write(
+        &mut self,
+        id: u32,
+        handle: String,
+        offset: u64,
+        data: Vec<u8>,
+    ) -> Result<Status, StatusCode> {
         let f = self.files.get(&handle).ok_or(StatusCode::Failure)?;
         f.write_all_at(&data, offset).map_err(io_status)?;
         Ok(ok(id))
@@ -219,7 +271,8 @@ fn arg(name: &str) -> anyhow::Result<String> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let listen: SocketAddr = arg("--listen")?.parse().context("--listen")?;
-    let host_key = russh::keys::load_secret_key(Path::new(&arg("--host-key")?), None).context("host key")?;
+    let host_key =
+        russh::keys::load_secret_key(Path::new(&arg("--host-key")?), None).context("host key")?;
     let user_key = russh::keys::load_public_key(arg("--user-key")?).context("user key")?;
     let root = PathBuf::from(arg("--root")?);
     // russh leaves aes128-gcm out of its default list; the benchmark asks for it.
