@@ -946,30 +946,30 @@ def wan_rep(ctx, servers, rep, one_way_ms, ceil, up, down) -> None:
     log(f"wan {path} ceiling: {mb / secs:.1f} MB/s")
     for name in rotated(rep):
         srv = servers[name]
-        dst = setup.home / "up_wan.bin"
-        try:
-            t0 = time.monotonic()
-            scp(setup, srv, str(setup.client_wan), f"{ADDR_S}:up_wan.bin", cipher, netns=NS_C)
-            wall = time.monotonic() - t0
-            up.add(name, mb / wall if same_file(dst, setup.client_wan) else None)
-            log(f"wan {path} scp up {name}: {mb / wall:.1f} MB/s")
-        except (RuntimeError, subprocess.TimeoutExpired) as e:
-            ctx.res.notes.append(f"{LABEL[name]} failed the {path} scp upload: {str(e)[-200:]}")
-        finally:
-            dst.unlink(missing_ok=True)
-        if down is None:
-            continue
-        got = setup.client / "dl_wan.bin"
-        try:
-            t0 = time.monotonic()
-            sftp_batch(setup, srv, f"get wan.bin {got}\n", cipher, netns=NS_C)
-            wall = time.monotonic() - t0
-            down.add(name, mb / wall if same_file(got, setup.wan) else None)
-            log(f"wan {path} sftp down {name}: {mb / wall:.1f} MB/s")
-        except (RuntimeError, subprocess.TimeoutExpired) as e:
-            ctx.res.notes.append(f"{LABEL[name]} failed the {path} sftp download: {str(e)[-200:]}")
-        finally:
-            got.unlink(missing_ok=True)
+        timed_transfer(ctx, up, name, f"{path} scp upload",
+                       lambda: scp(setup, srv, str(setup.client_wan), f"{ADDR_S}:up_wan.bin", cipher, netns=NS_C),
+                       setup.home / "up_wan.bin", setup.client_wan)
+        if down is not None:
+            got = setup.client / "dl_wan.bin"
+            timed_transfer(ctx, down, name, f"{path} sftp download",
+                           lambda: sftp_batch(setup, srv, f"get wan.bin {got}\n", cipher, netns=NS_C),
+                           got, setup.wan)
+
+
+def timed_transfer(ctx, row, name, what, run, got: Path, want: Path) -> None:
+    """Adds the wall MB/s of `run` to `row` if it left `got` equal to
+    `want`; `got` is removed afterwards, and a failure is noted."""
+    mb = ctx.sizes.wan / 1e6
+    try:
+        t0 = time.monotonic()
+        run()
+        wall = time.monotonic() - t0
+        row.add(name, mb / wall if same_file(got, want) else None)
+        log(f"wan {what} {name}: {mb / wall:.1f} MB/s")
+    except (RuntimeError, subprocess.TimeoutExpired) as e:
+        ctx.res.notes.append(f"{LABEL[name]} failed the {what}: {str(e)[-200:]}")
+    finally:
+        got.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------

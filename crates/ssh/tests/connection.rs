@@ -513,28 +513,42 @@ fn consuming_input_reopens_the_window() {
     assert!(!c.is_disconnected());
 }
 
-#[test]
-fn the_window_grows_for_a_client_held_back_by_it_and_only_then() {
+/// A logged-in client with a session channel whose window starts at 8000
+/// bytes and may grow to `window_max`; returns it with the channel's id.
+fn window_test_client(window_max: u32) -> (Client, u32) {
     let mut cfg = config();
     cfg.channel_window = 8000;
-    cfg.channel_window_max = 20_000;
+    cfg.channel_window_max = window_max;
     cfg.channel_max_packet = 8000;
     let mut c = Client::new(cfg);
     c.login();
     let id = c.open_session(1 << 20, 32768);
+    (c, id)
+}
+
+/// Sends `n` bytes of CHANNEL_DATA on channel `id`.
+fn send_channel_data(c: &mut Client, id: u32, n: usize) {
+    let mut d = vec![msg::CHANNEL_DATA];
+    d.put_u32(id);
+    d.put_string(&vec![1u8; n]);
+    c.send(&d);
+}
+
+/// The bytes added by the WINDOW_ADJUST the server must have sent (to the
+/// client's channel 7).
+fn expect_window_adjust(c: &mut Client) -> u32 {
+    let adj = c.expect(msg::CHANNEL_WINDOW_ADJUST);
+    let mut r = Reader::new(&adj[1..]);
+    assert_eq!(r.u32().unwrap(), 7);
+    r.u32().unwrap()
+}
+
+#[test]
+fn the_window_grows_for_a_client_held_back_by_it_and_only_then() {
+    let (mut c, id) = window_test_client(20_000);
     let ch = ChannelId(id);
-    let data = |c: &mut Client, n: usize| {
-        let mut d = vec![msg::CHANNEL_DATA];
-        d.put_u32(id);
-        d.put_string(&vec![1u8; n]);
-        c.send(&d);
-    };
-    let adjust = |c: &mut Client| {
-        let adj = c.expect(msg::CHANNEL_WINDOW_ADJUST);
-        let mut r = Reader::new(&adj[1..]);
-        assert_eq!(r.u32().unwrap(), 7);
-        r.u32().unwrap()
-    };
+    let data = |c: &mut Client, n: usize| send_channel_data(c, id, n);
+    let adjust = expect_window_adjust;
     let mut buf = Vec::new();
     // A client that used a little of its window: given back, not grown.
     data(&mut c, 1000);
@@ -562,26 +576,10 @@ fn the_window_grows_for_a_client_held_back_by_it_and_only_then() {
 
 #[test]
 fn the_window_grows_to_the_transport_receive_buffer_while_we_keep_up() {
-    let mut cfg = config();
-    cfg.channel_window = 8000;
-    cfg.channel_window_max = 30_000;
-    cfg.channel_max_packet = 8000;
-    let mut c = Client::new(cfg);
-    c.login();
-    let id = c.open_session(1 << 20, 32768);
+    let (mut c, id) = window_test_client(30_000);
     let ch = ChannelId(id);
-    let data = |c: &mut Client, n: usize| {
-        let mut d = vec![msg::CHANNEL_DATA];
-        d.put_u32(id);
-        d.put_string(&vec![1u8; n]);
-        c.send(&d);
-    };
-    let adjust = |c: &mut Client| {
-        let adj = c.expect(msg::CHANNEL_WINDOW_ADJUST);
-        let mut r = Reader::new(&adj[1..]);
-        assert_eq!(r.u32().unwrap(), 7);
-        r.u32().unwrap()
-    };
+    let data = |c: &mut Client, n: usize| send_channel_data(c, id, n);
+    let adjust = expect_window_adjust;
     let mut buf = Vec::new();
     // A buffer smaller than the window changes nothing.
     c.conn.set_transport_receive_buffer(5000);
