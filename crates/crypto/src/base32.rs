@@ -66,7 +66,7 @@ pub fn decode(text: &str) -> Result<Zeroizing<Vec<u8>>, InvalidBase32> {
     let data_len = chars.iter().rposition(|&c| c != b'=').map_or(0, |i| i + 1);
     let (data, padding) = chars.split_at(data_len);
     // Padding, if any, completes the last group of 8.
-    if !padding.is_empty() && chars.len() % 8 != 0 {
+    if !padding.is_empty() && !chars.len().is_multiple_of(8) {
         return Err(InvalidBase32);
     }
     // 1, 3 or 6 characters in the last group cannot come from whole bytes.

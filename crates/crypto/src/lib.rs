@@ -6,9 +6,9 @@
 //! knows about SSH message framing beyond what an algorithm's definition
 //! needs (packet-length handling for chacha20-poly1305@openssh.com, the
 //! wire encoding of keys and signatures).
-// Unsafe code is denied everywhere except two small modules that opt in,
-// each saying why: packet::poly1305::avx2 (SIMD intrinsics) and packet::ffi
-// (direct calls into aws-lc's C).
+// Unsafe code is denied everywhere except three small modules that opt in,
+// each saying why: packet::poly1305::avx2 and packet::gcm_vaes (SIMD
+// intrinsics) and packet::ffi (direct calls into aws-lc's C).
 #![deny(unsafe_code)]
 
 pub mod base32;

@@ -194,7 +194,7 @@ impl Decoder {
                 if !(5..=MAX_PACKET_LEN).contains(&(len as usize)) || total < header_len {
                     return Err(CodecError::BadLength(len));
                 }
-                if (total - self.key.aad_len()) % block != 0 {
+                if !(total - self.key.aad_len()).is_multiple_of(block) {
                     return Err(CodecError::BadAlignment);
                 }
                 self.pending_len = Some(len);

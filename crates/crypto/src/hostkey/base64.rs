@@ -85,7 +85,7 @@ pub(crate) fn encode(data: &[u8], pad: bool) -> String {
 pub(crate) fn decode(text: &[u8]) -> Result<Zeroizing<Vec<u8>>, InvalidBase64> {
     let body = match text {
         [rest @ .., b'=', b'='] | [rest @ .., b'='] => {
-            if text.len() % 4 != 0 {
+            if !text.len().is_multiple_of(4) {
                 return Err(InvalidBase64);
             }
             rest

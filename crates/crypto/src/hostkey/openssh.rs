@@ -152,7 +152,7 @@ fn parse_binary(binary: &[u8]) -> Result<KeyFile, KeyError> {
 
 fn parse_private_section(section: &[u8]) -> Result<SecretKey, KeyError> {
     // OpenSSH refuses sections that are not whole blocks, and so do we.
-    if section.len() % BLOCK != 0 {
+    if !section.len().is_multiple_of(BLOCK) {
         return Err(malformed(
             "the private section is not padded to the block size",
         ));
@@ -322,7 +322,7 @@ pub(crate) fn encode(
     fields.write(&mut section);
     section.string(comment.as_bytes());
     for pad in 1..=255u8 {
-        if section.len() % BLOCK == 0 {
+        if section.len().is_multiple_of(BLOCK) {
             break;
         }
         section.raw(&[pad]);

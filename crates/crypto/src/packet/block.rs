@@ -108,7 +108,7 @@ impl BlockCipher {
     /// touched and `BadLayout` is returned.
     pub(super) fn apply(&mut self, data: &mut [u8]) -> Result<(), PacketCryptoError> {
         let bl = self.block_len;
-        if data.len() % bl != 0 {
+        if !data.len().is_multiple_of(bl) {
             return Err(PacketCryptoError::BadLayout {
                 len: data.len(),
                 block_size: bl,

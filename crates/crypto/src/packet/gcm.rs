@@ -6,6 +6,9 @@
 //! packet (RFC 5647 §7.1). The 4-byte packet_length travels in the clear as
 //! the AAD; everything after it is encrypted. The sequence number is not an
 //! input: the implicit counter plays its part.
+//!
+//! The cipher itself is `gcm_vaes` (256-bit VAES + VPCLMULQDQ) where the
+//! CPU has it, chosen once per key, and aws-lc's AES-GCM otherwise.
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_256_GCM};
 use zeroize::Zeroize;
@@ -17,14 +20,33 @@ pub(super) const TAG_LEN: usize = 16;
 
 /// One direction of AES-GCM with its invocation counter.
 pub(super) struct Gcm {
-    key: LessSafeKey,
+    key: Engine,
     fixed: [u8; 4],
     invocation: u64,
+}
+
+/// Who runs AES-GCM for this key.
+enum Engine {
+    #[cfg(target_arch = "x86_64")]
+    Vaes(Box<super::gcm_vaes::Key>),
+    AwsLc(LessSafeKey),
 }
 
 impl Gcm {
     /// `key` and `iv` lengths are checked by the caller.
     pub(super) fn new(alg: CipherAlg, key: &[u8], iv: &[u8]) -> Result<Self, PacketCryptoError> {
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
+        let mut g = Self::new_aws_lc(alg, key, iv)?;
+        #[cfg(target_arch = "x86_64")]
+        if let Some(k) = super::gcm_vaes::Key::new(key) {
+            g.key = Engine::Vaes(k);
+        }
+        Ok(g)
+    }
+
+    /// [`Gcm::new`] with aws-lc whatever the CPU (also what `new` builds
+    /// first: it validates the key and IV for both engines).
+    fn new_aws_lc(alg: CipherAlg, key: &[u8], iv: &[u8]) -> Result<Self, PacketCryptoError> {
         let algorithm = match alg {
             CipherAlg::Aes128Gcm => &AES_128_GCM,
             CipherAlg::Aes256Gcm => &AES_256_GCM,
@@ -44,17 +66,27 @@ impl Gcm {
         let key = UnboundKey::new(algorithm, key)
             .map_err(|_| PacketCryptoError::KeyRejected { alg: alg.name() })?;
         Ok(Self {
-            key: LessSafeKey::new(key),
+            key: Engine::AwsLc(LessSafeKey::new(key)),
             fixed: *fixed,
             invocation: u64::from_be_bytes(invocation),
         })
     }
 
-    fn nonce(&self) -> Nonce {
+    /// Whether this key runs on the VAES code (tests: the path is taken).
+    #[cfg(test)]
+    fn uses_vaes(&self) -> bool {
+        match self.key {
+            #[cfg(target_arch = "x86_64")]
+            Engine::Vaes(_) => true,
+            Engine::AwsLc(_) => false,
+        }
+    }
+
+    fn nonce(&self) -> [u8; 12] {
         let mut n = [0u8; 12];
         n[..4].copy_from_slice(&self.fixed);
         n[4..].copy_from_slice(&self.invocation.to_be_bytes());
-        Nonce::assume_unique_for_key(n)
+        n
     }
 
     /// RFC 5647 §7.1: the invocation counter is a 64-bit integer that wraps;
@@ -74,8 +106,9 @@ impl Gcm {
     }
 
     /// Verifies and then decrypts `packet` in place. On failure the body is
-    /// wiped: aws-lc decrypts and checks the tag in one pass, so the buffer
-    /// may already hold unauthenticated plaintext, which must not escape.
+    /// wiped: both engines decrypt and check the tag in one pass, so the
+    /// buffer may already hold unauthenticated plaintext, which must not
+    /// escape.
     pub(super) fn open(&mut self, packet: &mut [u8], tag: &[u8]) -> Result<(), PacketCryptoError> {
         let (aad, body) = split_length(packet)?;
         self.open_detached(&*aad, body, tag)
@@ -93,11 +126,24 @@ impl Gcm {
                 got: tag_out.len(),
             });
         }
-        let tag = self
-            .key
-            .seal_in_place_separate_tag(self.nonce(), Aad::from(aad), body)
-            .map_err(|_| PacketCryptoError::Internal("AES-GCM seal failed"))?;
-        tag_out.copy_from_slice(tag.as_ref());
+        let failed = PacketCryptoError::Internal("AES-GCM seal failed");
+        let nonce = self.nonce();
+        match &self.key {
+            #[cfg(target_arch = "x86_64")]
+            Engine::Vaes(k) => {
+                tag_out.copy_from_slice(&k.seal(&nonce, aad, body).map_err(|_| failed)?)
+            }
+            Engine::AwsLc(k) => {
+                let tag = k
+                    .seal_in_place_separate_tag(
+                        Nonce::assume_unique_for_key(nonce),
+                        Aad::from(aad),
+                        body,
+                    )
+                    .map_err(|_| failed)?;
+                tag_out.copy_from_slice(tag.as_ref());
+            }
+        }
         self.advance();
         Ok(())
     }
@@ -108,19 +154,30 @@ impl Gcm {
         body: &mut [u8],
         tag: &[u8],
     ) -> Result<(), PacketCryptoError> {
-        // aws-lc compares the tag in constant time.
-        match self
-            .key
-            .open_in_place_separate_tag(self.nonce(), Aad::from(aad), tag, body)
-        {
-            Ok(_) => {
-                self.advance();
-                Ok(())
-            }
-            Err(_) => {
-                body.zeroize();
-                Err(PacketCryptoError::AuthFailed)
-            }
+        // Both engines compare the tag in constant time (gcm_vaes with
+        // `subtle`); whichever ran, a failure wipes the body here.
+        let nonce = self.nonce();
+        let opened = match &self.key {
+            #[cfg(target_arch = "x86_64")]
+            Engine::Vaes(k) => match <&[u8; TAG_LEN]>::try_from(tag) {
+                Ok(tag) => k.open(&nonce, aad, body, tag).is_ok(),
+                Err(_) => false,
+            },
+            Engine::AwsLc(k) => k
+                .open_in_place_separate_tag(
+                    Nonce::assume_unique_for_key(nonce),
+                    Aad::from(aad),
+                    tag,
+                    body,
+                )
+                .is_ok(),
+        };
+        if opened {
+            self.advance();
+            Ok(())
+        } else {
+            body.zeroize();
+            Err(PacketCryptoError::AuthFailed)
         }
     }
 }
@@ -215,23 +272,51 @@ mod tests {
         },
     ];
 
+    type New = fn(CipherAlg, &[u8], &[u8]) -> Result<Gcm, PacketCryptoError>;
+
+    /// Both engines: the dispatcher's choice (VAES where the CPU has it)
+    /// and aws-lc forced.
+    const ENGINES: [(&str, New); 2] = [("dispatch", Gcm::new), ("aws-lc", Gcm::new_aws_lc)];
+
+    #[test]
+    fn vaes_engine_is_used_on_vaes_cpus() {
+        #[cfg(target_arch = "x86_64")]
+        let has = super::super::gcm_vaes::available();
+        #[cfg(not(target_arch = "x86_64"))]
+        let has = false;
+        for alg in [CipherAlg::Aes128Gcm, CipherAlg::Aes256Gcm] {
+            let key = vec![3u8; alg.key_len()];
+            let g = Gcm::new(alg, &key, &[0; 12]).unwrap();
+            assert_eq!(g.uses_vaes(), has, "{}", alg.name());
+            assert!(!Gcm::new_aws_lc(alg, &key, &[0; 12]).unwrap().uses_vaes());
+        }
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(
+            has,
+            std::arch::is_x86_feature_detected!("vaes")
+                && std::arch::is_x86_feature_detected!("vpclmulqdq")
+                && std::arch::is_x86_feature_detected!("avx2")
+        );
+    }
+
     #[test]
     fn mcgrew_viega_vectors() {
-        for c in CASES {
+        for ((engine, new), c) in ENGINES.into_iter().flat_map(|e| CASES.map(|c| (e, c))) {
+            let name = format!("{} ({engine})", c.name);
             let pt = &h(PT)[..c.pt_len];
             let ct = &h(c.ct)[..c.pt_len];
-            let mut g = Gcm::new(c.alg, &h(c.key), &h(IV)).unwrap();
+            let mut g = new(c.alg, &h(c.key), &h(IV)).unwrap();
             let mut buf = pt.to_vec();
             let mut tag = [0u8; TAG_LEN];
             g.seal_detached(&h(c.aad), &mut buf, &mut tag).unwrap();
-            assert_eq!(hex::encode(&buf), hex::encode(ct), "{} ciphertext", c.name);
-            assert_eq!(hex::encode(tag), c.tag, "{} tag", c.name);
+            assert_eq!(hex::encode(&buf), hex::encode(ct), "{} ciphertext", name);
+            assert_eq!(hex::encode(tag), c.tag, "{} tag", name);
 
-            let mut o = Gcm::new(c.alg, &h(c.key), &h(IV)).unwrap();
+            let mut o = new(c.alg, &h(c.key), &h(IV)).unwrap();
             o.open_detached(&h(c.aad), &mut buf, &tag).unwrap();
-            assert_eq!(buf, pt, "{} decrypt", c.name);
+            assert_eq!(buf, pt, "{} decrypt", name);
 
-            let mut o = Gcm::new(c.alg, &h(c.key), &h(IV)).unwrap();
+            let mut o = new(c.alg, &h(c.key), &h(IV)).unwrap();
             let mut forged = ct.to_vec();
             let mut bad_tag = tag;
             bad_tag[0] ^= 0x80;
@@ -239,11 +324,7 @@ mod tests {
                 o.open_detached(&h(c.aad), &mut forged, &bad_tag),
                 Err(PacketCryptoError::AuthFailed)
             ));
-            assert!(
-                forged.iter().all(|&b| b == 0),
-                "{}: wiped on failure",
-                c.name
-            );
+            assert!(forged.iter().all(|&b| b == 0), "{}: wiped on failure", name);
         }
     }
 

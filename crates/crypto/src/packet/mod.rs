@@ -36,10 +36,14 @@ mod chacha_openssh;
 #[allow(unsafe_code)]
 mod ffi;
 mod gcm;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod gcm_vaes;
 mod mac;
 mod poly1305;
 
 /// Internals the fuzz targets compare against each other; not an API.
+/// (Poly1305 and AES-GCM: ours and aws-lc's.)
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing {
@@ -67,6 +71,95 @@ pub mod fuzzing {
     /// aws-lc and ours disagree.
     pub fn poly1305_bignum(key: &[u8; 32], msg: &[u8]) -> [u8; 16] {
         super::poly1305::poly1305_bignum(key, msg)
+    }
+
+    /// AES-GCM by the VAES code (`key` of 16 or 32 bytes): encrypts `body`
+    /// in place and returns the tag; `None` where the CPU lacks VAES (or
+    /// for another key length).
+    pub fn aes_gcm_seal_vaes(
+        key: &[u8],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        body: &mut [u8],
+    ) -> Option<[u8; 16]> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            super::gcm_vaes::Key::new(key)?.seal(nonce, aad, body).ok()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (key, nonce, aad, body);
+            None
+        }
+    }
+
+    /// Opens with the VAES code: `Some(true)` if the tag is right (body
+    /// decrypted), `Some(false)` if not (body wiped), `None` as above.
+    pub fn aes_gcm_open_vaes(
+        key: &[u8],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        body: &mut [u8],
+        tag: &[u8; 16],
+    ) -> Option<bool> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            Some(
+                super::gcm_vaes::Key::new(key)?
+                    .open(nonce, aad, body, tag)
+                    .is_ok(),
+            )
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (key, nonce, aad, body, tag);
+            None
+        }
+    }
+
+    fn aws_lc_key(key: &[u8]) -> aws_lc_rs::aead::LessSafeKey {
+        use aws_lc_rs::aead::{LessSafeKey, UnboundKey, AES_128_GCM, AES_256_GCM};
+        let alg = if key.len() == 16 {
+            &AES_128_GCM
+        } else {
+            &AES_256_GCM
+        };
+        LessSafeKey::new(UnboundKey::new(alg, key).expect("16- or 32-byte key"))
+    }
+
+    /// aws-lc's AES-GCM, the reference: encrypts in place, returns the tag.
+    pub fn aes_gcm_seal_aws_lc(
+        key: &[u8],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        body: &mut [u8],
+    ) -> [u8; 16] {
+        use aws_lc_rs::aead::{Aad, Nonce};
+        let tag = aws_lc_key(key)
+            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), body)
+            .expect("aws-lc seals");
+        let mut out = [0u8; 16];
+        out.copy_from_slice(tag.as_ref());
+        out
+    }
+
+    /// aws-lc's AES-GCM open: whether the tag is right.
+    pub fn aes_gcm_open_aws_lc(
+        key: &[u8],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        body: &mut [u8],
+        tag: &[u8; 16],
+    ) -> bool {
+        use aws_lc_rs::aead::{Aad, Nonce};
+        aws_lc_key(key)
+            .open_in_place_separate_tag(
+                Nonce::assume_unique_for_key(*nonce),
+                Aad::from(aad),
+                tag,
+                body,
+            )
+            .is_ok()
     }
 }
 
@@ -404,7 +497,9 @@ impl Shape {
     /// Whether a packet of `len` bytes has the layout this key needs: its
     /// header present and a whole number of blocks after the AAD.
     fn fits(&self, len: usize) -> bool {
-        len >= self.header_len && len > self.aad_len && (len - self.aad_len) % self.block_size == 0
+        len >= self.header_len
+            && len > self.aad_len
+            && (len - self.aad_len).is_multiple_of(self.block_size)
     }
 }
 
