@@ -32,21 +32,36 @@ enum Engine {
     AwsLc(LessSafeKey),
 }
 
+/// The VAES engine for `key`, if `allowed` and the CPU has it.
+fn vaes_key(key: &[u8], allowed: bool) -> Option<Engine> {
+    #[cfg(target_arch = "x86_64")]
+    if allowed {
+        return super::gcm_vaes::Key::new(key).map(Engine::Vaes);
+    }
+    let _ = (key, allowed);
+    None
+}
+
 impl Gcm {
     /// `key` and `iv` lengths are checked by the caller.
     pub(super) fn new(alg: CipherAlg, key: &[u8], iv: &[u8]) -> Result<Self, PacketCryptoError> {
-        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
-        let mut g = Self::new_aws_lc(alg, key, iv)?;
-        #[cfg(target_arch = "x86_64")]
-        if let Some(k) = super::gcm_vaes::Key::new(key) {
-            g.key = Engine::Vaes(k);
-        }
-        Ok(g)
+        Self::with_engine(alg, key, iv, true)
     }
 
-    /// [`Gcm::new`] with aws-lc whatever the CPU (also what `new` builds
-    /// first: it validates the key and IV for both engines).
+    /// [`Gcm::new`] with aws-lc whatever the CPU (tests: both engines).
+    #[cfg(test)]
     fn new_aws_lc(alg: CipherAlg, key: &[u8], iv: &[u8]) -> Result<Self, PacketCryptoError> {
+        Self::with_engine(alg, key, iv, false)
+    }
+
+    /// Checks the key and IV, then builds the VAES engine if `vaes` allows
+    /// it and the CPU has it, aws-lc's otherwise (one key schedule, not two).
+    fn with_engine(
+        alg: CipherAlg,
+        key: &[u8],
+        iv: &[u8],
+        vaes: bool,
+    ) -> Result<Self, PacketCryptoError> {
         let algorithm = match alg {
             CipherAlg::Aes128Gcm => &AES_128_GCM,
             CipherAlg::Aes256Gcm => &AES_256_GCM,
@@ -63,10 +78,18 @@ impl Gcm {
         };
         let (fixed, invocation) = iv.split_first_chunk::<4>().ok_or_else(bad_iv)?;
         let invocation: [u8; 8] = invocation.try_into().map_err(|_| bad_iv())?;
-        let key = UnboundKey::new(algorithm, key)
-            .map_err(|_| PacketCryptoError::KeyRejected { alg: alg.name() })?;
+        let rejected = || PacketCryptoError::KeyRejected { alg: alg.name() };
+        if key.len() != algorithm.key_len() {
+            return Err(rejected());
+        }
+        let engine = match vaes_key(key, vaes) {
+            Some(engine) => engine,
+            None => Engine::AwsLc(LessSafeKey::new(
+                UnboundKey::new(algorithm, key).map_err(|_| rejected())?,
+            )),
+        };
         Ok(Self {
-            key: Engine::AwsLc(LessSafeKey::new(key)),
+            key: engine,
             fixed: *fixed,
             invocation: u64::from_be_bytes(invocation),
         })
