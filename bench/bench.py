@@ -607,40 +607,50 @@ def section_crypto(ctx) -> None:
             f.values.setdefault("machine", []).append(GIB / (v * 1e6))
 
 
+def bulk_transfer(setup: Setup, srv: Server, op: str, cipher: str, mac: str | None = None) -> tuple[float, float]:
+    """One bulk `op` (BULK_OPS) of the big file: the server's CPU seconds net
+    of an empty session's (so a 64 MiB quick run is not dominated by the
+    handshake; at 1 GiB it is ~1%) and the wall seconds. Raises
+    RuntimeError if the copy differs; the copy is removed either way."""
+    dl = setup.client / "dl.bin"
+    up = setup.home / "up.bin"
+
+    def run():
+        if op == "sftp get":
+            sftp_batch(setup, srv, f"get big.bin {dl}\n", cipher, mac)
+        elif op == "sftp put":
+            sftp_batch(setup, srv, f"put {setup.client_big} up.bin\n", cipher, mac)
+        elif op == "scp -O get":
+            scp(setup, srv, f"{srv.addr}:big.bin", str(dl), cipher, mac)
+        else:
+            scp(setup, srv, str(setup.client_big), f"{srv.addr}:up.bin", cipher, mac)
+
+    try:
+        login_cpu, _ = measure_cpu(srv, lambda: sftp_batch(setup, srv, "", cipher, mac))
+        cpu, wall = measure_cpu(srv, run)
+        got, want = (dl, setup.big) if op.endswith("get") else (up, setup.client_big)
+        if not same_file(got, want):
+            raise RuntimeError(f"{got} differs from {want}")
+        return max(cpu - login_cpu, 0.0), wall
+    finally:
+        dl.unlink(missing_ok=True)
+        up.unlink(missing_ok=True)
+
+
 def section_bulk(ctx) -> None:
     setup, z = ctx.setup, ctx.sizes
     gib = z.big / GIB
-    dl = setup.client / "dl.bin"
-    up = setup.home / "up.bin"
     for rep in range(ctx.reps):
         for label, cipher, mac in CIPHERS:
             for op in BULK_OPS:
                 row = ctx.res.row("bulk", f"{op}, {label}", "server CPU s/GiB")
                 for name in rotated(rep):
-                    srv = ctx.servers[name]
                     if name in ctx.failed_combo.get((label, op), set()):
                         continue
-
-                    def run():
-                        if op == "sftp get":
-                            sftp_batch(setup, srv, f"get big.bin {dl}\n", cipher, mac)
-                        elif op == "sftp put":
-                            sftp_batch(setup, srv, f"put {setup.client_big} up.bin\n", cipher, mac)
-                        elif op == "scp -O get":
-                            scp(setup, srv, f"{srv.addr}:big.bin", str(dl), cipher, mac)
-                        else:
-                            scp(setup, srv, str(setup.client_big), f"{srv.addr}:up.bin", cipher, mac)
-
                     try:
-                        login_cpu, _ = measure_cpu(srv, lambda: sftp_batch(setup, srv, "", cipher, mac))
-                        cpu, wall = measure_cpu(srv, run)
-                        got, want = (dl, setup.big) if op.endswith("get") else (up, setup.client_big)
-                        if not same_file(got, want):
-                            raise RuntimeError(f"{got} differs from {want}")
-                        # Net of one login, so a 64 MiB quick run is not
-                        # dominated by the handshake; at 1 GiB it is ~1%.
-                        row.add(name, max(cpu - login_cpu, 0.0) / gib)
-                        log(f"bulk {op} {label} {name}: {cpu:.3f} s CPU, {wall:.2f} s wall")
+                        cpu, wall = bulk_transfer(setup, ctx.servers[name], op, cipher, mac)
+                        row.add(name, cpu / gib)
+                        log(f"bulk {op} {label} {name}: {cpu:.3f} s CPU (net), {wall:.2f} s wall")
                     except (RuntimeError, subprocess.TimeoutExpired) as e:
                         ctx.failed_combo.setdefault((label, op), set()).add(name)
                         msg = [ln for ln in str(e).strip().splitlines() if ln.strip()]
@@ -650,9 +660,6 @@ def section_bulk(ctx) -> None:
                         ctx.res.notes.append(f"{LABEL[name]} failed {op} with {label}: "
                                              f"{' | '.join(msg[-3:])[:300]}")
                         log(f"bulk {op} {label} {name}: FAILED {msg[-1:] if msg else ''}")
-                    finally:
-                        dl.unlink(missing_ok=True)
-                        up.unlink(missing_ok=True)
 
 
 RUSSH_OPS = ["sftp get", "sftp put"]
@@ -668,9 +675,6 @@ def section_russh(ctx) -> None:
         ctx.res.notes.append("russh section skipped: bench/russh-peer was not built (see bench/run's output)")
         return
     gib = z.big / GIB
-    dl = setup.client / "dl.bin"
-    up = setup.home / "up.bin"
-    cipher = "aes128-gcm@openssh.com"
     russh = Server("russh", setup)
     servers = {"wharf": ctx.servers["wharf"], "russh": russh}
     russh.start()
@@ -679,21 +683,12 @@ def section_russh(ctx) -> None:
             for op in RUSSH_OPS:
                 row = ctx.res.row("russh", f"{op}, aes128-gcm", "server CPU s/GiB")
                 for name in (["wharf", "russh"] if rep % 2 == 0 else ["russh", "wharf"]):
-                    srv = servers[name]
-                    cmd = f"get big.bin {dl}\n" if op == "sftp get" else f"put {setup.client_big} up.bin\n"
                     try:
-                        login_cpu, _ = measure_cpu(srv, lambda: sftp_batch(setup, srv, "", cipher))
-                        cpu, wall = measure_cpu(srv, lambda: sftp_batch(setup, srv, cmd, cipher))
-                        got, want = (dl, setup.big) if op == "sftp get" else (up, setup.client_big)
-                        if not same_file(got, want):
-                            raise RuntimeError(f"{got} differs from {want}")
-                        row.add(name, max(cpu - login_cpu, 0.0) / gib)
-                        log(f"russh section {op} {name}: {cpu:.3f} s CPU, {wall:.2f} s wall")
+                        cpu, wall = bulk_transfer(setup, servers[name], op, "aes128-gcm@openssh.com")
+                        row.add(name, cpu / gib)
+                        log(f"russh section {op} {name}: {cpu:.3f} s CPU (net), {wall:.2f} s wall")
                     except (RuntimeError, subprocess.TimeoutExpired) as e:
                         ctx.res.notes.append(f"{LABEL[name]} failed {op} in the russh section: {str(e)[-200:]}")
-                    finally:
-                        dl.unlink(missing_ok=True)
-                        up.unlink(missing_ok=True)
     finally:
         russh.stop()
 
