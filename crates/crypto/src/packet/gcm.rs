@@ -223,7 +223,7 @@ fn split_length(packet: &mut [u8]) -> Result<(&mut [u8; 4], &mut [u8]), PacketCr
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn h(s: &str) -> Vec<u8> {
@@ -249,11 +249,16 @@ mod tests {
         tag: &'static str,
     }
 
-    const K128: &str = "feffe9928665731c6d6a8f9467308308";
-    const K256: &str = "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308";
-    const CT3: &str = "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e\
+    // McGrew & Viega's keys and the ciphertexts of their cases 3 and 15
+    // (also used by gcm_vaes's tests).
+    pub(in crate::packet) const K128: &str = "feffe9928665731c6d6a8f9467308308";
+    pub(in crate::packet) const K256: &str =
+        "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308";
+    pub(in crate::packet) const CT3: &str =
+        "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e\
                        21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091473f5985";
-    const CT15: &str = "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa\
+    pub(in crate::packet) const CT15: &str =
+        "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa\
                         8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662898015ad";
 
     const CASES: [Case; 4] = [
